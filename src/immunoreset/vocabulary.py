@@ -1,0 +1,85 @@
+"""The single source of the project's public names (DESIGN §6 vocabulary).
+
+Every other module imports names from here; nothing else spells a disease id, a graft
+source, a death cause or an outcome column by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DISEASES: Final = (
+    "systemic_sclerosis",
+    "multiple_sclerosis",
+    "sle",
+    "rheumatoid_arthritis",
+    "crohns_disease",
+    "type1_diabetes",
+)
+#: Short forms used by the evidence files, accepted on input.
+DISEASE_ALIASES: Final = {"ssc": "systemic_sclerosis", "ms": "multiple_sclerosis",
+                          "ra": "rheumatoid_arthritis", "crohns": "crohns_disease",
+                          "t1d": "type1_diabetes", "lupus": "sle"}
+
+GRAFT_SOURCES: Final = ("pbsc", "bone_marrow", "cord_blood")
+
+DEATH_CAUSES: Final = (
+    "treatment_related_infection",
+    "treatment_related_toxicity",
+    "treatment_related_other",
+    "disease",
+    "background",
+)
+TREATMENT_RELATED_CAUSES: Final = DEATH_CAUSES[:3]
+
+#: Day 0 is the day of graft infusion; conditioning days are negative.
+DAY_ZERO: Final = "graft infusion"
+
+#: CIBMTR engraftment definitions, evaluated on the daily grid.
+ANC_ENGRAFTMENT_PER_UL: Final = 500.0
+PLT_ENGRAFTMENT_PER_UL: Final = 20_000.0
+ENGRAFTMENT_CONSECUTIVE_DAYS: Final = 3
+PLT_TRANSFUSION_TRIGGER_PER_UL: Final = 10_000.0
+PLT_TRANSFUSION_FREE_DAYS: Final = 7
+
+#: Outcome columns of ``outcomes.parquet`` written by the blood model, with units.
+HEMATOLOGY_OUTCOME_UNITS: Final = {
+    "patient_id": "index",
+    "age_years": "years",
+    "sex": "F/M",
+    "weight_kg": "kg",
+    "height_cm": "cm",
+    "bsa_m2": "m^2",
+    "cd34_dose_per_kg": "infused viable CD34+ cells/kg",
+    "cd34_collected_per_kg": "collected CD34+ cells/kg (before processing)",
+    "apheresis_sessions": "count",
+    "cd3_dose_per_kg": "infused CD3+ cells/kg",
+    "anc_engraftment_day": "day after infusion (CIBMTR: first of 3 days ANC >= 500/uL)",
+    "plt_engraftment_day": "day after infusion (CIBMTR: first of 3 days PLT >= 20,000/uL, "
+    "7 days transfusion-free)",
+    "anc_first_crossing_day": "day after infusion (continuous first upward crossing of 500/uL)",
+    "plt_first_crossing_day": "day after infusion (continuous first upward crossing of 20,000/uL)",
+    "anc_nadir_per_uL": "cells/uL",
+    "anc_nadir_day": "day after infusion",
+    "plt_nadir_per_uL": "cells/uL",
+    "hb_nadir_g_per_dL": "g/dL",
+    "days_anc_below_500": "days (daily grid, from first conditioning day)",
+    "days_anc_below_100": "days (daily grid, from first conditioning day)",
+    "platelet_transfusions": "count (days below the transfusion trigger)",
+    "rbc_transfusions": "count (days below the Hb trigger, at most one per 7 days)",
+    "engrafted": "bool (neutrophil engraftment within the horizon)",
+    "hsc_clones_engrafted": "count of HSC clones contributing at 1 year",
+    "hsc_clonal_diversity_y1": "effective number of clones (inverse Simpson) at 1 year",
+    "lymphoid_output_day100": "lymphoid progenitor output, cells/kg/day at day 100",
+}
+
+
+def canonical_disease(name: str) -> str:
+    """Return the canonical disease id for ``name`` (aliases accepted)."""
+    from immunoreset.errors import InputError
+
+    key = name.strip().lower()
+    key = DISEASE_ALIASES.get(key, key)
+    if key not in DISEASES:
+        raise InputError("disease", name, "one of " + ", ".join(DISEASES))
+    return key
