@@ -21,6 +21,7 @@ _LINEAR: dict[tuple[str, str], float] = {
     ("cells/uL", "1e9/L"): 0.001,
     ("/nL", "cells/uL"): 1000.0,
     ("1e6/kg", "cells/kg"): 1e6,
+    ("mL/kg", "uL/kg"): 1000.0,
     ("g/m2", "mg/m2"): 1000.0,
     ("percent", "fraction"): 0.01,
     ("L/h", "L/day"): 24.0,

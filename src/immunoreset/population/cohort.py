@@ -1,0 +1,190 @@
+"""Virtual patients: a population spec, single patient records, and sampled cohorts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from immunoreset.errors import InputError, check_range
+from immunoreset.population import streams
+from immunoreset.population.covariates import (
+    bsa_mosteller,
+    population_data,
+    truncated_lognormal,
+    truncated_normal,
+)
+from immunoreset.vocabulary import canonical_disease
+
+# slots of the covariate block (streams.COVARIATES)
+_Z_AGE, _Z_SEX, _Z_WEIGHT, _Z_HEIGHT, _Z_DURATION, _Z_ANC, _Z_PLT, _Z_HB, _Z_LYMPH = range(9)
+
+
+class Population(BaseModel):
+    """Who the virtual patients are: a disease's covariate distributions, optionally fixed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disease: str = "systemic_sclerosis"
+    age_years: float | None = Field(default=None, description="fix every patient's age")
+    age_min: float | None = Field(default=None, ge=0, le=100)
+    age_max: float | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("disease")
+    @classmethod
+    def _disease(cls, v: str) -> str:
+        return canonical_disease(v)
+
+    @field_validator("age_years")
+    @classmethod
+    def _age(cls, v: float | None) -> float | None:
+        return None if v is None else check_range("age_years", v, 0, 100, unit="years")
+
+
+class Patient(BaseModel):
+    """One real or hypothetical patient record; unknown physiology is sampled."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disease: str
+    age_years: float = Field(ge=0, le=100)
+    sex: Literal["F", "M"]
+    weight_kg: float = Field(gt=2, le=300)
+    height_cm: float = Field(gt=40, le=250)
+    disease_duration_years: float | None = Field(default=None, ge=0, le=80)
+    anc_per_uL: float | None = Field(default=None, gt=0, le=100000)
+    platelets_per_uL: float | None = Field(default=None, gt=0, le=2e6)
+    hemoglobin_g_per_dL: float | None = Field(default=None, gt=2, le=25)
+
+    @field_validator("disease")
+    @classmethod
+    def _disease(cls, v: str) -> str:
+        return canonical_disease(v)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Sampled virtual patients as ``[n]`` arrays; row *i* is patient ``patient_id[i]``."""
+
+    seed: int
+    disease: str
+    patient_id: np.ndarray
+    age_years: np.ndarray
+    female: np.ndarray
+    weight_kg: np.ndarray
+    height_cm: np.ndarray
+    bsa_m2: np.ndarray
+    disease_duration_years: np.ndarray
+    anc_per_uL: np.ndarray
+    platelets_per_uL: np.ndarray
+    hemoglobin_g_per_dL: np.ndarray
+    lymphocytes_per_uL: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.patient_id)
+
+    def take(self, idx: np.ndarray | slice) -> Cohort:
+        """The sub-cohort of rows ``idx`` (same patients, same streams)."""
+        arrays = {k: v[idx] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
+        return replace(self, **arrays)
+
+
+def sample_cohort(population: Population | str, n: int, *, seed: int,
+                  start: int = 0) -> Cohort:
+    """Sample ``n`` virtual patients (ids ``start … start+n−1``) from ``population``.
+
+    Patient *k* depends only on (``seed``, *k*): the first 10 patients of a cohort of 10 and
+    of a cohort of 10,000 are the same people.
+    """
+    if isinstance(population, str):
+        population = Population(disease=population)
+    if not isinstance(n, (int, np.integer)) or n < 1 or n > 100_000_000:
+        raise InputError("n", n, "an integer in [1, 100000000]")
+    seed = streams.normalize_seed(seed)
+    ids = np.arange(start, start + n, dtype=np.int64)
+    z = streams.normal_block(seed, ids, streams.COVARIATES)
+    data = population_data()
+    dis = data[population.disease]
+    body, counts = data["body_size"], data["baseline_counts"]
+
+    a = dis["age_years"]
+    lo = a["min"] if population.age_min is None else population.age_min
+    hi = a["max"] if population.age_max is None else population.age_max
+    if lo >= hi:
+        raise InputError("age_min", lo, f"smaller than age_max={hi}")
+    if population.age_years is not None:
+        age = np.full(n, float(population.age_years))
+    else:
+        age = truncated_normal(z[:, _Z_AGE], a["mean"], a["sd"], lo, hi)
+    female = _std_uniform(z[:, _Z_SEX]) < dis["female_fraction"]["value"]
+
+    # weight and height, correlated on the log scale within sex
+    height = np.empty(n)
+    weight = np.empty(n)
+    for sex, mask in (("female", female), ("male", ~female)):
+        h, w = body["height_cm"][sex], body["weight_kg"][sex]
+        rho = body["weight_height_correlation"]["value"][sex]
+        zh = z[mask, _Z_HEIGHT]
+        zw = rho * zh + np.sqrt(1 - rho * rho) * z[mask, _Z_WEIGHT]
+        height[mask] = np.clip(h["mean"] + h["sd"] * zh, 130.0, 215.0)
+        weight[mask] = truncated_lognormal(zw, w["median"], w["cv"], 38.0, 180.0)
+
+    d = dis["disease_duration_years"]
+    duration = truncated_lognormal(z[:, _Z_DURATION], d["median"], d["cv"], d["min"], d["max"])
+
+    c = counts
+    anc = truncated_lognormal(z[:, _Z_ANC], c["anc_per_uL"]["median"], c["anc_per_uL"]["cv"],
+                              1500.0, 12000.0)
+    lymph = truncated_lognormal(z[:, _Z_LYMPH], c["lymphocytes_per_uL"]["median"],
+                                c["lymphocytes_per_uL"]["cv"], 300.0, 6000.0)
+    plt = np.empty(n)
+    hb = np.empty(n)
+    for sex, mask in (("female", female), ("male", ~female)):
+        pc = c["platelets_per_uL"][sex]
+        plt[mask] = truncated_lognormal(z[mask, _Z_PLT], pc["median"], pc["cv"], 100e3, 600e3)
+        hc = c["hemoglobin_g_per_dL"][sex]
+        hb[mask] = truncated_normal(z[mask, _Z_HB], hc["mean"], hc["sd"], 9.0, 18.5)
+    return Cohort(
+        seed=seed, disease=population.disease, patient_id=ids, age_years=age, female=female,
+        weight_kg=weight, height_cm=height, bsa_m2=bsa_mosteller(weight, height),
+        disease_duration_years=duration, anc_per_uL=anc, platelets_per_uL=plt,
+        hemoglobin_g_per_dL=hb, lymphocytes_per_uL=lymph,
+    )
+
+
+def cohort_from_patient(patient: Patient, *, seed: int, n_twins: int = 1) -> Cohort:
+    """A cohort of ``n_twins`` digital twins of one patient record.
+
+    Recorded covariates are fixed; unrecorded baseline counts are sampled from the
+    population (the twins differ in their unknown physiology only).
+    """
+    base = sample_cohort(Population(disease=patient.disease), n_twins, seed=seed)
+    n = n_twins
+    fem = np.full(n, patient.sex == "F")
+    w = np.full(n, patient.weight_kg)
+    h = np.full(n, patient.height_cm)
+    return replace(
+        base,
+        age_years=np.full(n, patient.age_years),
+        female=fem,
+        weight_kg=w,
+        height_cm=h,
+        bsa_m2=bsa_mosteller(w, h),
+        disease_duration_years=base.disease_duration_years
+        if patient.disease_duration_years is None else np.full(n, patient.disease_duration_years),
+        anc_per_uL=base.anc_per_uL if patient.anc_per_uL is None
+        else np.full(n, patient.anc_per_uL),
+        platelets_per_uL=base.platelets_per_uL if patient.platelets_per_uL is None
+        else np.full(n, patient.platelets_per_uL),
+        hemoglobin_g_per_dL=base.hemoglobin_g_per_dL if patient.hemoglobin_g_per_dL is None
+        else np.full(n, patient.hemoglobin_g_per_dL),
+    )
+
+
+def _std_uniform(z: np.ndarray) -> np.ndarray:
+    from scipy.special import ndtr
+
+    return ndtr(z)

@@ -1,0 +1,97 @@
+"""A transplant protocol: graft source and collection, graft processing, conditioning."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from immunoreset.errors import InputError
+from immunoreset.protocols.graft_processing import GraftProcessingSpec
+from immunoreset.protocols.mobilisation import ApheresisSpec, HarvestSpec, MobilisationSpec
+from immunoreset.protocols.regimens import Conditioning, conditioning, preset_defaults
+
+
+class Protocol(BaseModel):
+    """Everything done to the patient, from mobilisation to infusion.
+
+    Either ``regimen`` (a named preset, see ``immunoreset regimens``) or ``conditioning``
+    (explicit doses). ``cd34_dose_per_kg`` fixes the infused viable CD34⁺/kg for everyone;
+    otherwise the dose follows from mobilisation, apheresis/harvest and processing.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    regimen: str | None = "cy200_ratg"
+    conditioning_spec: Conditioning | None = Field(default=None, alias="conditioning")
+    atg_total_mg_per_kg: float | None = Field(default=None, ge=0, le=150)
+    graft_source: Literal["pbsc", "bone_marrow", "cord_blood"] = "pbsc"
+    cd34_selection: bool | None = None
+    cryopreserved: bool = True
+    cd34_dose_per_kg: float | None = Field(default=None, gt=0)
+    allogeneic: bool = False
+    mobilisation: MobilisationSpec = Field(
+        default_factory=lambda: MobilisationSpec.cy_gcsf(cy_g_per_m2=2.0)
+    )
+    apheresis: ApheresisSpec = Field(default_factory=ApheresisSpec)
+    harvest: HarvestSpec = Field(default_factory=HarvestSpec)
+
+    @model_validator(mode="after")
+    def _check(self) -> Protocol:
+        if self.regimen is None and self.conditioning_spec is None:
+            raise InputError("regimen", None, "a preset name or explicit conditioning doses")
+        if self.regimen is not None:
+            conditioning(self.regimen)  # raises InputError for an unknown name
+        if self.cd34_dose_per_kg is not None and not (1e4 <= self.cd34_dose_per_kg <= 1e8):
+            raise InputError(
+                "cd34_dose_per_kg", self.cd34_dose_per_kg, "[1e4, 1e8] infused CD34+ cells/kg"
+            )
+        if self.graft_source == "cord_blood" and not self.allogeneic:
+            raise InputError(
+                "graft_source",
+                "cord_blood",
+                "pbsc or bone_marrow unless an allogeneic donor is given "
+                "(allogeneic donors arrive with the complications model)",
+            )
+        if self.allogeneic:
+            raise InputError(
+                "allogeneic",
+                True,
+                "false: allogeneic donors are not modelled yet (issue: complications)",
+            )
+        return self
+
+    @property
+    def conditioning(self) -> Conditioning:
+        """The resolved conditioning regimen."""
+        if self.conditioning_spec is not None:
+            reg = self.conditioning_spec
+        else:
+            reg = conditioning(self.regimen)  # type: ignore[arg-type]
+        if self.atg_total_mg_per_kg is not None:
+            reg = reg.with_atg_total(self.atg_total_mg_per_kg)
+        return reg
+
+    @property
+    def processing(self) -> GraftProcessingSpec:
+        """Graft processing, with the preset's default CD34 selection when not given."""
+        sel = self.cd34_selection
+        if sel is None:
+            sel = (
+                bool(preset_defaults(self.regimen).get("cd34_selection", False))
+                if self.regimen
+                else False
+            )
+        return GraftProcessingSpec(cd34_selection=sel, cryopreserved=self.cryopreserved)
+
+    def describe(self) -> str:
+        """Plain-words description."""
+        p = self.processing
+        lines = [
+            self.conditioning.describe(),
+            f"graft: {self.graft_source}, CD34 selection {'yes' if p.cd34_selection else 'no'},"
+            f" {'cryopreserved' if p.cryopreserved else 'fresh'}",
+        ]
+        if self.cd34_dose_per_kg:
+            lines.append(f"infused CD34+ fixed at {self.cd34_dose_per_kg:.3g}/kg")
+        return "\n".join(lines)
