@@ -31,8 +31,8 @@ def _ensure_env(extras: str) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     target = f".[{extras}]" if extras else "."
-    print(f"installing immunoreset{'[' + extras + ']' if extras else ''} (first run takes a few minutes)",
-          flush=True)
+    label = f"immunoreset[{extras}]" if extras else "immunoreset"
+    print(f"installing {label} (the first run takes a few minutes)", flush=True)
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
                    check=True, cwd=ROOT)
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", target],

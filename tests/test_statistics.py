@@ -374,6 +374,16 @@ def test_cif_hand_computed_aalen_johansen():
     assert check_cif_additivity(CR_T, CR_C, timepoints=[1, 3, 5, 6]) < 1e-12
 
 
+def test_cif_counts_events_at_time_zero():
+    """lifelines' AJ forces CIF(0) = 0; events at t = 0 (e.g. death on the day of transplant)
+    must still count.  By hand: n = 4, one cause-1 and one cause-2 event at 0 -> CIF_1(0) =
+    1/4, S(0) = 1/2; CIF_1(1) = 1/4 + (1/2)(1/2) = 1/2.  Tolerance 1e-12."""
+    t, c = [0.0, 0.0, 1.0, 2.0], [1, 2, 1, 0]
+    res = cumulative_incidence(t, c, cause=1, timepoints=[0.0, 1.0])
+    np.testing.assert_allclose(res.cif, [0.25, 0.5], atol=1e-12)
+    assert check_cif_additivity(t, c) < 1e-12
+
+
 def test_cif_equals_lifelines_jitter_away_from_ties():
     """Our deterministic tie separation vs lifelines' own random jitter (seeded; its documented
     "Tied event times" warning is expected here): same CIF between event times."""

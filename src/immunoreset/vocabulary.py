@@ -68,7 +68,8 @@ HEMATOLOGY_OUTCOME_UNITS: Final = {
     "platelet_transfusions": "count (days below the transfusion trigger)",
     "rbc_transfusions": "count (days below the Hb trigger, at most one per 7 days)",
     "engrafted": "bool (neutrophil engraftment within the horizon)",
-    "hsc_clones_engrafted": "count of HSC clones contributing at 1 year",
+    "hsc_clones_engrafted": "count of graft-derived HSC clones alive at 1 year",
+    "hsc_clones_host_fraction_y1": "fraction of HSC clones alive at 1 year that are host-derived",
     "hsc_clonal_diversity_y1": "effective number of clones (inverse Simpson) at 1 year",
     "lymphoid_output_day100": "lymphoid progenitor output, cells/kg/day at day 100",
 }

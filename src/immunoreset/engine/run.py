@@ -70,7 +70,8 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     steps = np.zeros(n, dtype=np.int64)
     thresholds = np.array([ANC_ENGRAFTMENT_PER_UL, PLT_ENGRAFTMENT_PER_UL])
     integrate_batch(ki.y0, ki.p, ki.d_agent, ki.d_t0, ki.d_dur, ki.d_amount, ki.imp_t,
-                    ki.imp_mult, ki.imp_add, ki.imp_move, grid.check_times, ki.rules, grid.out_times,
+                    ki.imp_mult, ki.imp_add, ki.imp_move, grid.check_times, ki.rules,
+                    grid.out_times,
                     ki.t_start, float(horizon_days), ki.atol, rtol, thresholds, obs, cross, tx,
                     status, steps, MAX_STEPS)
     if np.any(status != 0):

@@ -32,7 +32,9 @@ B1, B3, B4, B5, B6 = 35 / 384, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84
 E1, E3, E4, E5, E6, E7 = (-71 / 57600, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525,
                           1 / 40)
 
-#: crossing channels: 0 = ANC (observed), 1 = own platelets (state PLT, excludes transfused)
+#: crossing channels: 0 = ANC (observed), 1 = own platelets (state PLT, excludes transfused).
+#: A crossing is the first upward crossing after day 0 that follows a value below the
+#: threshold after day 0.
 N_CROSS = 2
 
 STATUS_OK, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW = 0, 1, 2
@@ -175,6 +177,8 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
             if err <= 1.0:
                 # threshold crossings inside the accepted step
                 for j in range(N_CROSS):
+                    if t < 0.0:  # engraftment counts only after infusion (day 0)
+                        break
                     v0 = _cross_value(y, p, j)
                     v1 = _cross_value(ynew, p, j)
                     thr = thresholds[j]
@@ -234,7 +238,7 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
         # refresh the derivative: the state jumped or the forcing has a kink here
         rhs(t, y, p, d_agent, d_t0, d_dur, d_amount, conc, k1)
         n_eval += 1
-        if changed:
+        if changed and t >= 0.0:
             for j in range(N_CROSS):
                 if _cross_value(y, p, j) < thresholds[j]:
                     below[j] = True

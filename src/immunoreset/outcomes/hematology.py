@@ -22,7 +22,7 @@ def engraftment_day(days: np.ndarray, counts: np.ndarray, threshold: float, *,
     Patients who never fall below the threshold after conditioning engraft on day 0.
     Returns ``(day, engrafted)``; day is NaN when not engrafted within the grid.
     """
-    n, m = counts.shape
+    m = counts.shape[1]
     k = ENGRAFTMENT_CONSECUTIVE_DAYS
     above = counts >= threshold
     run = above.copy()

@@ -171,7 +171,8 @@ def _parse_entry(name: str, raw: Mapping[str, object]) -> Parameter:
             if not (cv >= 0):
                 raise InputError(f"{name}.variability.cv", cv, ">= 0")
             if not v.get("source"):
-                raise InputError(f"{name}.variability.source", None, "a citation or 'assumed: reason'")
+                raise InputError(f"{name}.variability.source", None,
+                                 "a citation or 'assumed: reason'")
             var = Variability(str(v["distribution"]), cv, str(v["source"]))
     bounds = raw.get("bounds", (-math.inf, math.inf))
     lo, hi = (float(b) for b in bounds)  # type: ignore[union-attr]

@@ -52,7 +52,8 @@ def conversion_factor(source: str, target: str) -> float:
         return _TIME_IN_DAYS[rt] / _TIME_IN_DAYS[rs]
     if (source, target) in _LINEAR:
         return _LINEAR[(source, target)]
-    raise InputError("unit", f"{source} -> {target}", "a supported conversion (see parameters/units.py)")
+    raise InputError("unit", f"{source} -> {target}",
+                     "a supported conversion (see parameters/units.py)")
 
 
 def convert(value: float, source: str, target: str) -> float:

@@ -18,9 +18,9 @@ its source, seeded by the graft's CD34⁺ cells according to their composition:
   ``(Hb0/Hb)^γ``.
 
 Conditioning kill acts on HSC (``κ_hsc·C``) and on dividing progenitors and megakaryocytes
-(``κ_prog·C``); post-mitotic granulocyte precursors and mature cells are spared (Friberg). The functions here are plain numba
-functions of one patient's state so that the compiled engine and the scipy oracle run
-exactly the same equations (DESIGN §4).
+(``κ_prog·C``); post-mitotic granulocyte precursors and mature cells are spared (Friberg).
+The functions here are plain numba functions of one patient's state, so that the compiled
+engine and the scipy oracle run exactly the same equations (DESIGN §4).
 """
 
 from __future__ import annotations

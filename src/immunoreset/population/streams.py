@@ -24,11 +24,12 @@ BLOCK: Final = {COVARIATES: 16, VARIABILITY: 64, GRAFT: 32, EVENTS: 64, CLONES: 
 
 def patient_generator(seed: int, patient: int, purpose: int) -> np.random.Generator:
     """The generator of one patient and purpose."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(patient, purpose))))
+    ss = np.random.SeedSequence(seed, spawn_key=(patient, purpose))
+    return np.random.Generator(np.random.PCG64(ss))
 
 
 def normal_block(seed: int, patient_ids: np.ndarray, purpose: int) -> np.ndarray:
-    """Standard normals ``[n, BLOCK[purpose]]``, row *i* from patient ``patient_ids[i]``'s stream."""
+    """Standard normals ``[n, BLOCK[purpose]]``; row *i* from patient ``patient_ids[i]``."""
     size = BLOCK[purpose]
     out = np.empty((len(patient_ids), size))
     for i, k in enumerate(patient_ids):

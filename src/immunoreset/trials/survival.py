@@ -317,8 +317,10 @@ class HazardRatio:
     """Cox hazard ratio of ``comparator`` vs ``reference`` (HR > 1: higher hazard in comparator).
 
     ``ci_low``/``ci_high`` are Wald limits exp(b -/+ z se); ``p_value`` is the Wald test of b = 0.
-    When the HR is not estimable (no events in an arm -> infinite MLE) all numbers are NaN and
-    ``note`` says why; lifelines convergence warnings are also reported in ``note``.
+    When the HR is not estimable -- no events in an arm, or a monotone partial likelihood
+    (e.g. every comparator event precedes every reference event), detected as a non-finite
+    limit or SE(log HR) >= 100 -- all numbers are NaN and ``note`` says why.  lifelines
+    ``ConvergenceWarning``s are caught and summarised in ``note`` instead of being raised.
     """
 
     comparator: str
@@ -647,7 +649,7 @@ def _separate_tied_causes(t: np.ndarray, codes: np.ndarray, protect: np.ndarray)
     lifelines' Aalen–Johansen refuses such ties and jitters them at random (with a warning and
     a global ``np.random.seed``).  Here, at a time u with events of m distinct causes, the cause
     groups are moved to u - (m-1)d, ..., u - d, u (censorings stay at u, i.e. after the events,
-    the usual convention; at u = 0 the groups move up instead).  d is far below the smallest gap
+    the usual convention; u > 0, see :func:`_aj_time_axis`).  d is far below the smallest gap
     between distinct durations and requested timepoints, so estimates at those timepoints equal
     the tied-data Aalen–Johansen estimate exactly: the product-limit and CIF increments of
     sequential events telescope to S(u-) d_k / n.
@@ -669,8 +671,21 @@ def _separate_tied_causes(t: np.ndarray, codes: np.ndarray, protect: np.ndarray)
             continue
         for j, c in enumerate(causes):
             shift = (causes.size - 1 - j) * delta
-            out[at_u[codes[at_u] == c]] = u + shift if u == 0 else u - shift
+            out[at_u[codes[at_u] == c]] = u - shift
     return out
+
+
+def _aj_time_axis(
+    t: np.ndarray, codes: np.ndarray, protect: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Durations as handed to lifelines' Aalen–Johansen fitter, and the offset to add to lookups.
+
+    lifelines forces the CIF's first row (time 0) to 0, which would silently drop events at
+    t = 0; if there are any, the whole time axis is shifted by +1 year for the fit (lookup times
+    get the same offset, so equal times stay equal).  Then ties across causes are separated.
+    """
+    offset = 1.0 if bool(((t == 0) & (codes > 0)).any()) else 0.0
+    return _separate_tied_causes(t + offset, codes, protect + offset), offset
 
 
 def _fit_aj(t: np.ndarray, codes: np.ndarray, cause: int, confidence: float, variance: bool):
@@ -756,7 +771,7 @@ def cumulative_incidence(
     if k < 1 or k != cause:
         raise InputError("cause", cause, "an integer cause code >= 1")
 
-    tt = _separate_tied_causes(t, codes, tp)
+    tt, offset = _aj_time_axis(t, codes, tp)
     aj = _fit_aj(tt, codes, k, conf, variance=True)
     knots = aj.cumulative_density_.index.to_numpy(dtype=float)
     cif = aj.cumulative_density_.iloc[:, 0].to_numpy(dtype=float)
@@ -765,11 +780,11 @@ def cumulative_incidence(
     lo[cif <= 0], hi[cif <= 0] = np.nan, np.nan
 
     unknown = _beyond_follow_up(tp, float(t.max()), _all_failed(t, codes))
-    vals = [np.where(unknown, np.nan, _step_lookup(knots, v, tp)) for v in (cif, lo, hi)]
+    vals = [np.where(unknown, np.nan, _step_lookup(knots, v, tp + offset)) for v in (cif, lo, hi)]
     # Curve on the original time grid (hides the tie-separation knots).
     grid = np.unique(np.concatenate([[0.0], t]))
     curve = {"time_years": grid} | {
-        name: _step_lookup(knots, v, grid)
+        name: _step_lookup(knots, v, grid + offset)
         for name, v in (("cif", cif), ("ci_low", lo), ("ci_high", hi))
     }
     return CIFResult(
@@ -802,11 +817,12 @@ def check_cif_additivity(
     tp = tp[tp <= t.max()]
     surv = _km_arrays(_fit_km(t, (codes > 0).astype(np.int64), 0.95))
     total = _step_lookup(surv["time_years"], surv["survival"], tp)
-    tt = _separate_tied_causes(t, codes, tp)
+    tt, offset = _aj_time_axis(t, codes, tp)
     for k in np.unique(codes[codes > 0]):
         aj = _fit_aj(tt, codes, int(k), 0.95, variance=False)
         knots = aj.cumulative_density_.index.to_numpy(dtype=float)
-        total = total + _step_lookup(knots, aj.cumulative_density_.iloc[:, 0].to_numpy(), tp)
+        cif = aj.cumulative_density_.iloc[:, 0].to_numpy()
+        total = total + _step_lookup(knots, cif, tp + offset)
     dev = float(np.max(np.abs(total - 1.0))) if tp.size else 0.0
     if atol is not None and dev > atol:
         raise ArithmeticError(f"sum of CIFs + KM survival deviates from 1 by {dev:.3g} > {atol}")

@@ -1,0 +1,36 @@
+"""Plain-text / rich summary of a simulated cohort: every number with its spread and unit."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+_ROWS = (
+    ("cd34_dose_per_kg", "infused CD34+ (x10^6/kg)", 1e-6),
+    ("anc_engraftment_day", "neutrophil engraftment (day, ANC>=500 x3)", 1.0),
+    ("plt_engraftment_day", "platelet engraftment (day, PLT>=20k x3, no tx 7 d)", 1.0),
+    ("anc_nadir_per_uL", "ANC nadir (/uL)", 1.0),
+    ("days_anc_below_500", "days with ANC < 500", 1.0),
+    ("platelet_transfusions", "platelet transfusions (n)", 1.0),
+    ("rbc_transfusions", "red-cell units (n)", 1.0),
+    ("hsc_clonal_diversity_y1", "HSC clonal diversity at 1 y (inverse Simpson, x10^3)", 1e-3),
+)
+
+
+def summary_rows(outcomes: pl.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(label, median, 10th–90th percentile, n with a value) per outcome."""
+    rows = []
+    for col, label, scale in _ROWS:
+        if col not in outcomes.columns:
+            continue
+        x = outcomes[col].cast(pl.Float64).to_numpy() * scale
+        ok = np.isfinite(x)
+        if not ok.any():
+            rows.append((label, "–", "–", "0"))
+            continue
+        p10, p50, p90 = np.percentile(x[ok], [10, 50, 90])
+        rows.append((label, f"{p50:.3g}", f"{p10:.3g} – {p90:.3g}", str(int(ok.sum()))))
+    eng = outcomes["engrafted"].to_numpy()
+    rows.append(("neutrophil engraftment within horizon", f"{100 * eng.mean():.1f} %", "",
+                 str(len(eng))))
+    return rows

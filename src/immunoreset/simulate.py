@@ -1,0 +1,165 @@
+"""The public ``simulate`` verb: a cohort (or one patient) under a protocol → outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from immunoreset.engine.model import OBS_HSC, OBSERVED
+from immunoreset.engine.run import ChunkResult, run_chunk
+from immunoreset.errors import InputError, check_range
+from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
+from immunoreset.parameters import ParameterSet, default_parameters
+from immunoreset.physiology.clones import clone_outcomes
+from immunoreset.population import Cohort, Patient, cohort_from_patient
+from immunoreset.population import streams as st
+from immunoreset.protocols.protocol import Protocol
+from immunoreset.vocabulary import HEMATOLOGY_OUTCOME_UNITS
+
+
+@dataclass(frozen=True)
+class SaveSpec:
+    """What to keep as trajectories: variables, how many patients, which days."""
+
+    variables: tuple[str, ...] = ("anc", "platelets", "hemoglobin")
+    max_patients: int = 1000
+    day_min: float = -10.0
+    day_max: float | None = None
+
+    def __post_init__(self) -> None:
+        known = {name for name, _ in OBSERVED}
+        for v in self.variables:
+            if v not in known:
+                raise InputError("save.variables", v, "any of " + ", ".join(sorted(known)))
+        if self.max_patients < 0:
+            raise InputError("save.max_patients", self.max_patients, ">= 0")
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Per-patient outcomes, long trajectories, units and provenance of one run."""
+
+    outcomes: pl.DataFrame
+    trajectories: pl.DataFrame
+    units: dict[str, str]
+    provenance: dict = field(default_factory=dict)
+
+    def write(self, out: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``outcomes.parquet``, ``trajectories.parquet`` and ``provenance.json``
+        atomically into ``out``."""
+        with atomic_output_dir(out, overwrite=overwrite) as tmp:
+            self.outcomes.write_parquet(tmp / "outcomes.parquet")
+            self.trajectories.write_parquet(tmp / "trajectories.parquet")
+            write_json(tmp / "provenance.json", {**self.provenance, "units": self.units})
+        return Path(out)
+
+
+def simulate(cohort_or_patient: Cohort | Patient, protocol: Protocol, *,
+             horizon_days: float = 365.0, seed: int | None = None,
+             save: SaveSpec | None = None, params: ParameterSet | None = None,
+             chunk_size: int = 2048, progress=None) -> SimulationResult:
+    """Simulate every patient of a cohort (or digital twins of one patient) under ``protocol``.
+
+    The result is identical for one seed whatever ``chunk_size``: each patient draws only
+    from its own streams and is integrated alone. ``progress(done, total)`` is called after
+    each chunk when given.
+    """
+    horizon_days = check_range("horizon_days", horizon_days, 30, 36525, unit="days")
+    params = params or default_parameters()
+    save = save or SaveSpec()
+    if isinstance(cohort_or_patient, Patient):
+        cohort = cohort_from_patient(cohort_or_patient, seed=st.normalize_seed(seed))
+    elif isinstance(cohort_or_patient, Cohort):
+        cohort = cohort_or_patient
+        if seed is not None and seed != cohort.seed:
+            raise InputError("seed", seed, f"the cohort's own seed {cohort.seed} (or None)")
+    else:
+        raise InputError("cohort_or_patient", type(cohort_or_patient).__name__,
+                         "a Cohort (sample_cohort) or a Patient record")
+    if chunk_size < 1:
+        raise InputError("chunk_size", chunk_size, ">= 1")
+    n = len(cohort)
+    frames, trajs = [], []
+    for start in range(0, n, chunk_size):
+        sub = cohort.take(slice(start, min(n, start + chunk_size)))
+        res = run_chunk(sub, protocol, params, horizon_days=horizon_days)
+        frames.append(_outcome_frame(sub, res, params))
+        if start < save.max_patients:
+            trajs.append(_trajectory_frame(sub, res, save, limit=save.max_patients - start))
+        if progress is not None:
+            progress(min(n, start + chunk_size), n)
+    outcomes = pl.concat(frames)
+    trajectories = (pl.concat(trajs).sort(["patient_id", "variable", "day"], maintain_order=True)
+                    if trajs else _empty_traj())
+    units = dict(HEMATOLOGY_OUTCOME_UNITS)
+    prov = base_provenance() | {
+        "seed": cohort.seed,
+        "n_patients": n,
+        "disease": cohort.disease,
+        "horizon_days": horizon_days,
+        "protocol": protocol.model_dump(mode="json", by_alias=True),
+        "conditioning": protocol.conditioning.model_dump(mode="json"),
+        "parameters": {"origin": params.origin, "sha256": params.sha256},
+        "day_zero": "graft infusion",
+        "engraftment_definitions": "CIBMTR: ANC >= 500/uL and platelets >= 20,000/uL on 3 "
+        "consecutive days (platelets: no transfusion in the preceding 7 days), daily grid",
+        "trajectory_units": {k: u for k, u in OBSERVED},
+    }
+    return SimulationResult(outcomes=outcomes, trajectories=trajectories, units=units,
+                            provenance=prov)
+
+
+def _outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl.DataFrame:
+    g = res.inputs.graft
+    i0 = int(np.searchsorted(res.grid.out_times, 0.0))
+    host_surv = res.obs[:, i0, OBS_HSC] / res.inputs.y0[:, 0]
+    u = st.uniform_block(cohort.seed, cohort.patient_id, st.CLONES)
+    clones = clone_outcomes(params, hsc_dose_per_kg=g.cd34_per_kg *
+                            params.value("graft.composition.hsc"),
+                            weight_kg=cohort.weight_kg, host_hsc_survival=host_surv, u=u)
+    cols = {
+        "patient_id": cohort.patient_id,
+        "age_years": cohort.age_years,
+        "sex": np.where(cohort.female, "F", "M"),
+        "weight_kg": cohort.weight_kg,
+        "height_cm": cohort.height_cm,
+        "bsa_m2": cohort.bsa_m2,
+        "cd34_dose_per_kg": g.cd34_per_kg,
+        "cd34_collected_per_kg": g.cd34_collected_per_kg,
+        "apheresis_sessions": g.sessions,
+        "cd3_dose_per_kg": g.cd3_per_kg,
+        **res.outcomes,
+        **clones,
+    }
+    order = [c for c in HEMATOLOGY_OUTCOME_UNITS if c in cols]
+    order += [c for c in cols if c not in order]
+    return pl.DataFrame({c: cols[c] for c in order})
+
+
+def _trajectory_frame(cohort: Cohort, res: ChunkResult, save: SaveSpec, *, limit: int
+                      ) -> pl.DataFrame:
+    names = [name for name, _ in OBSERVED]
+    units = dict(OBSERVED)
+    t = res.grid.out_times
+    keep_t = (t >= save.day_min) & ((t <= save.day_max) if save.day_max is not None else True)
+    m = min(limit, len(cohort))
+    parts = []
+    for v in save.variables:
+        j = names.index(v)
+        vals = res.obs[:m, keep_t, j]
+        parts.append(pl.DataFrame({
+            "patient_id": np.repeat(cohort.patient_id[:m], keep_t.sum()),
+            "day": np.tile(t[keep_t], m),
+            "variable": [v] * vals.size,
+            "value": vals.ravel(),
+            "unit": [units[v]] * vals.size,
+        }))
+    return pl.concat(parts) if parts else _empty_traj()
+
+
+def _empty_traj() -> pl.DataFrame:
+    return pl.DataFrame(schema={"patient_id": pl.Int64, "day": pl.Float64, "variable": pl.Utf8,
+                                "value": pl.Float64, "unit": pl.Utf8})

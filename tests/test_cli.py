@@ -1,0 +1,76 @@
+import json
+
+import polars as pl
+import pytest
+
+from immunoreset.cli import main
+
+
+def test_simulate_writes_outcomes_trajectories_provenance(tmp_path):
+    out = tmp_path / "a"
+    rc = main(["simulate", "--disease", "systemic_sclerosis", "--regimen", "cy200_ratg", "--n",
+               "20", "--seed", "1", "--out", str(out)])
+    assert rc == 0
+    df = pl.read_parquet(out / "outcomes.parquet")
+    for col in ("patient_id", "age_years", "weight_kg", "cd34_dose_per_kg", "anc_engraftment_day",
+                "plt_engraftment_day", "anc_nadir_per_uL", "days_anc_below_500", "engrafted"):
+        assert col in df.columns
+    assert df.height == 20
+    assert df["engrafted"].dtype == pl.Boolean
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["seed"] == 1 and "anc_engraftment_day" in prov["units"]
+    tr = pl.read_parquet(out / "trajectories.parquet")
+    assert set(tr.columns) == {"patient_id", "day", "variable", "value", "unit"}
+
+
+def test_fixed_dose_age_selection(tmp_path):
+    out = tmp_path / "b"
+    rc = main(["simulate", "--n", "5", "--seed", "2", "--out", str(out), "--cd34-dose", "3e6",
+               "--age", "50", "--no-cd34-selection", "--graft-source", "bone_marrow"])
+    assert rc == 0
+    df = pl.read_parquet(out / "outcomes.parquet")
+    assert (df["cd34_dose_per_kg"] == 3e6).all()
+    assert (df["age_years"] == 50).all()
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--cd34-dose", "-5"], "cd34_dose_per_kg"),
+    (["--cd34-dose", "1e12"], "cd34_dose_per_kg"),
+    (["--regimen", "nonsense"], "regimen"),
+    (["--disease", "psoriasis"], "disease"),
+    (["--age", "150"], "age_years"),
+    (["--n", "0"], "n"),
+    (["--graft-source", "cord_blood"], "cord_blood"),
+    (["--atg-total", "-1"], "atg_total_mg_per_kg"),
+])
+def test_bad_input_exit_2_names_field_no_output(tmp_path, capsys, args, field):
+    out = tmp_path / "bad"
+    rc = main(["simulate", "--n", "3", "--out", str(out), *args])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert field in err and len(err.strip().splitlines()) <= 2
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bad")]
+
+
+def test_patient_record_without_weight_is_rejected(tmp_path, capsys):
+    rec = tmp_path / "p.yaml"
+    rec.write_text("disease: systemic_sclerosis\nage_years: 45\nsex: F\nheight_cm: 165\n")
+    out = tmp_path / "out"
+    assert main(["simulate", "--patient", str(rec), "--out", str(out)]) == 2
+    assert "weight_kg" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_patient_record_runs(tmp_path):
+    rec = tmp_path / "p.yaml"
+    rec.write_text("disease: ssc\nage_years: 45\nsex: F\nheight_cm: 165\nweight_kg: 62\n")
+    assert main(["simulate", "--patient", str(rec), "--out", str(tmp_path / "o")]) == 0
+
+
+def test_listings(capsys):
+    assert main(["regimens"]) == 0
+    assert "cy_tbi_atg" in capsys.readouterr().out
+    assert main(["params", "--search", "Friberg"]) == 0
+    assert "transit_time" in capsys.readouterr().out
+    assert main(["diseases"]) == 0
