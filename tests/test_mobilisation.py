@@ -8,7 +8,6 @@ an :class:`InputError` naming the field.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from hypothesis.extra.numpy import arrays
 from pydantic import ValidationError
 
 from immunoreset.errors import InputError
-from immunoreset.parameters import load_parameters
+from immunoreset.parameters import default_parameters
 from immunoreset.protocols import graft_processing as gp
 from immunoreset.protocols import mobilisation as mb
 from immunoreset.protocols.graft_processing import GraftProcessingSpec, process
@@ -32,8 +31,7 @@ from immunoreset.protocols.mobilisation import (
 )
 from immunoreset.vocabulary import DISEASES, canonical_disease
 
-FRAGMENT = Path(__file__).resolve().parents[1] / "src/immunoreset/data/_fragments/mobilisation.yaml"
-PARAMS = load_parameters(FRAGMENT)
+PARAMS = default_parameters()
 
 #: Collection rule used to calibrate against Kyrcz-Krzemień 2016 (the study's target is not in
 #: its abstract): 3 blood volumes per session, stop at 3.5e6 CD34+/kg, at most 4 aphereses.

@@ -7,9 +7,13 @@ recommendation for any patient.
 
 __version__ = "0.1.0"
 
-from immunoreset.population import Cohort, Patient, Population, sample_cohort
-from immunoreset.protocols import Protocol
-from immunoreset.simulate import SaveSpec, SimulationResult, simulate
+from immunoreset import _numba_cache  # noqa: I001
+
+_numba_cache.configure()
+
+from immunoreset.population import Cohort, Patient, Population, sample_cohort  # noqa: E402
+from immunoreset.protocols import Protocol  # noqa: E402
+from immunoreset.simulate import SaveSpec, SimulationResult, simulate  # noqa: E402
 
 __all__ = [
     "Cohort", "Patient", "Population", "Protocol", "SaveSpec", "SimulationResult",

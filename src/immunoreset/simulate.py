@@ -17,7 +17,7 @@ from immunoreset.physiology.clones import clone_outcomes
 from immunoreset.population import Cohort, Patient, cohort_from_patient
 from immunoreset.population import streams as st
 from immunoreset.protocols.protocol import Protocol
-from immunoreset.vocabulary import HEMATOLOGY_OUTCOME_UNITS
+from immunoreset.vocabulary import HEMATOLOGY_OUTCOME_UNITS, IMMUNE_OUTCOME_UNITS
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def simulate(cohort_or_patient: Cohort | Patient, protocol: Protocol, *,
     outcomes = pl.concat(frames)
     trajectories = (pl.concat(trajs).sort(["patient_id", "variable", "day"], maintain_order=True)
                     if trajs else _empty_traj())
-    units = dict(HEMATOLOGY_OUTCOME_UNITS)
+    units = dict(HEMATOLOGY_OUTCOME_UNITS) | dict(IMMUNE_OUTCOME_UNITS)
     prov = base_provenance() | {
         "seed": cohort.seed,
         "n_patients": n,
@@ -134,7 +134,7 @@ def _outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl
         **res.outcomes,
         **clones,
     }
-    order = [c for c in HEMATOLOGY_OUTCOME_UNITS if c in cols]
+    order = [c for c in (*HEMATOLOGY_OUTCOME_UNITS, *IMMUNE_OUTCOME_UNITS) if c in cols]
     order += [c for c in cols if c not in order]
     return pl.DataFrame({c: cols[c] for c in order})
 

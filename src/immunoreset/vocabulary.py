@@ -74,6 +74,24 @@ HEMATOLOGY_OUTCOME_UNITS: Final = {
     "lymphoid_output_day100": "lymphoid progenitor output, cells/kg/day at day 100",
 }
 
+#: Outcome columns of the immune reset and disease layer, with units.
+IMMUNE_OUTCOME_UNITS: Final = {
+    "cd4_per_uL_day365": "cells/uL",
+    "cd4_per_uL_day730": "cells/uL",
+    "nk_recovery_day": "day (first day NK >= 80 % of own baseline; weekly grid after day 100)",
+    "b_recovery_day": "day (first day B >= 80 % of own baseline; weekly grid after day 100)",
+    "trec_ratio_day730": "TREC+ fraction of naive CD4 at day 730 / baseline",
+    "repertoire_overlap_day365": "fraction of CD4 memory descending from pre-transplant cells",
+    "remission": "bool (disease definition at 1 year; see score_name's disease module)",
+    "relapse_day": "day (autoreactive activity back to the relapse threshold; NaN if none)",
+    "progression_day": "day (disease progression event, e.g. organ failure in SSc; NaN if none)",
+    "score_name": "name of the disease activity score",
+    "score_baseline": "score units",
+    "score_y1": "score units",
+    "score_y2": "score units",
+    "score_y5": "score units",
+}
+
 
 def canonical_disease(name: str) -> str:
     """Return the canonical disease id for ``name`` (aliases accepted)."""

@@ -1,19 +1,27 @@
 """Turn a cohort, a protocol and a parameter set into the arrays the compiled kernel reads.
 
 Everything that is per patient (parameters after inter-individual variability, the host
-steady state, dose amounts in mg, impulse vectors for TBI and graft infusion) is built
-here, vectorised over patients; the kernel sees only numbers.
+steady state, dose amounts in mg, impulse vectors for TBI and graft infusion, pre-drawn
+event thresholds) is built here, vectorised over patients; the kernel sees only numbers.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from immunoreset.diseases import disease_model
 from immunoreset.engine import layout as L
 from immunoreset.parameters import ParameterSet
+from immunoreset.physiology.autoimmunity import baseline_clones
 from immunoreset.physiology.hematopoiesis import steady_state
+from immunoreset.physiology.immunity import (
+    immune_steady_state,
+    thymic_output_at_age,
+    thymic_recovery_rate,
+)
 from immunoreset.physiology.pharmacology import (
     AGENT_INDEX,
     AGENTS,
@@ -31,12 +39,21 @@ from immunoreset.protocols.mobilisation import collect
 from immunoreset.protocols.protocol import Protocol
 
 _HSC_STATES = (L.N_HSC, L.P_HSC)
-_PROG_STATES = (L.N_MPP, L.N_GMP, L.P_MPP, L.P_CMP, L.P_MEP, L.P_MKB)
+_PROG_STATES = (L.N_MPP, L.N_GMP, L.P_MPP, L.P_CMP, L.P_MEP, L.P_MKB, L.P_MK)
+_T_STATES = (L.CD4N, L.CD4T, L.CD4MO, L.CD4MN, L.CD8N, L.CD8MO, L.CD8MN, L.TREG)
+_LYMPH_STATES = (*_T_STATES, L.BCELL, L.NKCELL)
+
+# slots of the per-patient EVENTS stream (uniforms unless noted)
+_EV_CLONE_R0 = 0  # 4 normals (converted from uniforms)
+_EV_CLONE_SIZE = 4  # 4
+_EV_EXTINCTION = 8  # 4
+_EV_PROGRESSION = 12
+_EV_SCORE = 13  # normal
 
 
 @dataclass(frozen=True)
 class Graft:
-    """Per-patient graft figures (per kg recipient weight)."""
+    """Per-patient graft figures (per kg recipient weight); zeros for comparator arms."""
 
     cd34_per_kg: np.ndarray
     cd34_collected_per_kg: np.ndarray
@@ -61,8 +78,10 @@ class KernelInputs:
     imp_move: np.ndarray
     atol: np.ndarray
     rules: np.ndarray
+    thresholds: np.ndarray  # [n, N_CROSS, 2]
     t_start: float
     graft: Graft
+    disease_modelled: bool
 
 
 def variability_names(params: ParameterSet) -> list[str]:
@@ -83,17 +102,20 @@ def individual_values(params: ParameterSet, cohort: Cohort) -> dict[str, np.ndar
         var = par.variability
         assert var is not None
         if var.distribution == "lognormal":
-            # median = typical value
-            vals = par.value * np.exp(var.omega * z[:, j])
+            vals = par.value * np.exp(var.omega * z[:, j])  # median = typical value
         else:
             vals = par.value * (1.0 + var.cv * z[:, j])
         lo, hi = par.bounds
-        out[name] = np.clip(vals, lo, hi)  # the tails of the variability stay physiological
+        out[name] = np.clip(vals, lo, hi)  # sampled physiology stays within plausible bounds
     return out
 
 
 def sample_graft(cohort: Cohort, protocol: Protocol, params: ParameterSet) -> Graft:
     """Collected and infused graft per patient (mobilisation → apheresis/harvest → processing)."""
+    n = len(cohort)
+    if not protocol.is_transplant:
+        z = np.zeros(n)
+        return Graft(z, z, np.zeros(n, dtype=np.int64), z, z)
     zg = st.normal_block(cohort.seed, cohort.patient_id, st.GRAFT)
     coll = collect(
         protocol.graft_source,
@@ -106,9 +128,13 @@ def sample_graft(cohort: Cohort, protocol: Protocol, params: ParameterSet) -> Gr
                   z=zg[:, N_MOB_DRAWS:N_MOB_DRAWS + N_PROC_DRAWS], params=params)
     cd34 = inf.cd34_per_kg
     if protocol.cd34_dose_per_kg is not None:
-        cd34 = np.full(len(cohort), float(protocol.cd34_dose_per_kg))
+        cd34 = np.full(n, float(protocol.cd34_dose_per_kg))
     return Graft(cd34_per_kg=cd34, cd34_collected_per_kg=coll.collected_cd34_per_kg,
                  sessions=coll.sessions, cd3_per_kg=inf.cd3_per_kg, cd19_per_kg=inf.cd19_per_kg)
+
+
+def _rate_from_half_life(days: np.ndarray) -> np.ndarray:
+    return math.log(2) / np.asarray(days)
 
 
 def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
@@ -121,6 +147,88 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         return ind[name] if name in ind else np.full(n, params.value(name))
 
     p = np.zeros((n, L.N_PARAMS))
+    _blood_parameters(p, v, cohort)
+    doses, tbis, gcsf, transplant = _schedule(protocol)
+    if gcsf is not None:
+        p[:, L.GCSF_START], p[:, L.GCSF_END] = gcsf
+    else:
+        p[:, L.GCSF_START], p[:, L.GCSF_END] = np.inf, np.inf
+    _pk_parameters(p, params, ind, cohort)
+    bv = p[:, L.BLOOD_VOLUME_UL_PER_KG]
+    y0 = steady_state(p, cohort.anc_per_uL * bv, cohort.platelets_per_uL * bv)
+    counts = _immune_parameters(p, v, params, cohort, y0)
+    immune_steady_state(p, y0, counts)
+    ev = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
+    _autoimmune_parameters(p, y0, v, params, cohort, counts, ev)
+    modelled = _disease_parameters(p, y0, params, cohort, ev)
+
+    # doses (mg per patient)
+    nd = max(1, len(doses))
+    d_agent = np.full((n, nd), -1, dtype=np.int64)
+    d_t0 = np.zeros((n, nd))
+    d_dur = np.ones((n, nd))
+    d_amount = np.zeros((n, nd))
+    for j, d in enumerate(doses):
+        size = cohort.weight_kg if d.unit == "mg/kg" else cohort.bsa_m2
+        d_agent[:, j] = AGENT_INDEX[d.agent]
+        d_t0[:, j] = d.day
+        d_dur[:, j] = max(d.infusion_hours, 1e-3) / 24.0
+        d_amount[:, j] = d.amount * size
+
+    graft = graft if graft is not None else sample_graft(cohort, protocol, params)
+    t_first = min([d.day for d in (*doses, *tbis)] + [0.0])
+    n_imp = len(tbis) + 2
+    imp_t = np.full((n, n_imp), np.nan)
+    imp_mult = np.ones((n, n_imp, L.N_STATES))
+    imp_add = np.zeros((n, n_imp, L.N_STATES))
+    imp_move = np.full((n, n_imp, L.N_STATES), -1, dtype=np.int64)
+    if transplant:
+        # first conditioning dose: host platelets join the residual pool (Zhu & Stiehl c8)
+        imp_t[:, 0] = t_first
+        imp_move[:, 0, L.PLT] = L.PLT_TX
+        _tbi_impulses(imp_t, imp_mult, p, params, tbis)
+        _graft_impulse(imp_t, imp_add, p, y0, params, protocol, graft, counts, n_imp - 1)
+
+    atol = np.maximum(np.abs(y0), 1e-3) * 1e-9
+    atol[:, L.ACT] = 1e-6
+    atol[:, L.DMG] = 1e-9
+    rules = np.array([
+        params.value("supportive.platelet_transfusion_trigger"),
+        params.value("supportive.platelet_transfusion_increment"),
+        params.value("supportive.rbc_transfusion_trigger"),
+        params.value("supportive.rbc_transfusion_increment"),
+        params.value("supportive.rbc_min_interval"),
+        params.value("supportive.gcsf_stop_anc"),
+    ])
+    thresholds = np.empty((n, 4, 2))
+    thresholds[:, 0] = 500.0
+    thresholds[:, 1] = 20000.0
+    thresholds[:, 2, 0] = np.inf
+    thresholds[:, 2, 1] = -np.log(np.clip(ev[:, _EV_PROGRESSION], 1e-300, 1.0))
+    thresholds[:, 3, 0] = params.value("autoimmunity.remission_threshold")
+    thresholds[:, 3, 1] = params.value("autoimmunity.relapse_threshold")
+    return KernelInputs(p=p, y0=y0, d_agent=d_agent, d_t0=d_t0, d_dur=d_dur, d_amount=d_amount,
+                        imp_t=imp_t, imp_mult=imp_mult, imp_add=imp_add, imp_move=imp_move,
+                        atol=atol, rules=rules, thresholds=thresholds,
+                        t_start=float(np.floor(t_first)) - 1.0, graft=graft,
+                        disease_modelled=modelled)
+
+
+def _schedule(protocol: Protocol):
+    """(drug doses, TBI fractions, G-CSF window or None, is_transplant)."""
+    if not protocol.is_transplant:
+        return list(protocol.comparator_schedule.doses), [], None, False
+    reg = protocol.conditioning
+    g = reg.gcsf_after_infusion
+    window = None
+    if g is not None and g.ug_per_kg_per_day > 0 and g.days > 0:
+        window = (g.start_day, g.start_day + g.days)
+    drugs = [d for d in reg.doses if d.agent != "tbi"]
+    tbis = [d for d in reg.doses if d.agent == "tbi"]
+    return drugs, tbis, window, True
+
+
+def _blood_parameters(p: np.ndarray, v, cohort: Cohort) -> None:
     hn, hp = "hematopoiesis.neutrophil", "hematopoiesis.platelet"
     p[:, L.NA1], p[:, L.NA2], p[:, L.NA3] = v(f"{hn}.a_hsc"), v(f"{hn}.a_mpp"), v(f"{hn}.a_gmp")
     p[:, L.NP1], p[:, L.NP2], p[:, L.NP3] = v(f"{hn}.p_hsc"), v(f"{hn}.p_mpp"), v(f"{hn}.p_gmp")
@@ -128,12 +236,6 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     p[:, L.NDEATH] = v(f"{hn}.death_rate")
     p[:, L.GCSF_PROLIF] = v(f"{hn}.gcsf_proliferation_effect")
     p[:, L.GCSF_TRANSIT] = v(f"{hn}.gcsf_transit_effect")
-    reg = protocol.conditioning
-    g = reg.gcsf_after_infusion
-    if g is not None and g.ug_per_kg_per_day > 0 and g.days > 0:
-        p[:, L.GCSF_START], p[:, L.GCSF_END] = g.start_day, g.start_day + g.days
-    else:
-        p[:, L.GCSF_START], p[:, L.GCSF_END] = np.inf, np.inf
     for idx, key in ((L.PA1, "a_hsc"), (L.PA2, "a_mpp"), (L.PA3, "a_cmp"), (L.PA4, "a_mep"),
                      (L.PP1, "p_hsc"), (L.PP2, "p_mpp"), (L.PP3, "p_cmp"), (L.PP4, "p_mep"),
                      (L.PP5, "p_mkb"), (L.PP6, "p_mk"), (L.PK_P, "k_p"),
@@ -145,58 +247,166 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     p[:, L.E_LIFESPAN] = v(f"{he}.rbc_lifespan")
     p[:, L.E_GAMMA] = v(f"{he}.epo_exponent")
     p[:, L.E_HB0] = cohort.hemoglobin_g_per_dL
-    bv = v("physiology.blood_volume")
-    p[:, L.BLOOD_VOLUME_UL_PER_KG] = bv
+    p[:, L.BLOOD_VOLUME_UL_PER_KG] = v("physiology.blood_volume")
     p[:, L.LYMPH_RATE] = v("hematopoiesis.lymphoid_commitment_rate")
 
-    # pharmacology: per-patient k, V (typical × variability) and kill constants
+
+def _pk_parameters(p: np.ndarray, params: ParameterSet, ind: dict, cohort: Cohort) -> None:
     for a, agent in enumerate(AGENTS):
         k, vol = typical_pk(params, agent, weight_kg=cohort.weight_kg, bsa_m2=cohort.bsa_m2)
         cl = k * vol
-        cl = cl * (ind[f"pk.{agent}.clearance"] / params.value(f"pk.{agent}.clearance")
-                   if f"pk.{agent}.clearance" in ind else 1.0)
-        vol = vol * (ind[f"pk.{agent}.volume"] / params.value(f"pk.{agent}.volume")
-                     if f"pk.{agent}.volume" in ind else 1.0)
+        if f"pk.{agent}.clearance" in ind:
+            cl = cl * ind[f"pk.{agent}.clearance"] / params.value(f"pk.{agent}.clearance")
+        if f"pk.{agent}.volume" in ind:
+            vol = vol * ind[f"pk.{agent}.volume"] / params.value(f"pk.{agent}.volume")
         p[:, L.PK_K0 + a] = cl / vol
         p[:, L.PK_V0 + a] = vol
     for a, agent in enumerate(CYTOTOXIC):
         p[:, L.KILL_HSC0 + a] = kill_constant(params, agent, "hsc")
         p[:, L.KILL_PROG0 + a] = kill_constant(params, agent, "progenitor")
+        p[:, L.KILL_LYMPH0 + a] = kill_constant(params, agent, "lymphocyte")
+        p[:, L.KILL_THY0 + a] = kill_constant(params, agent, "thymus")
+    p[:, L.ATG_ACTIVE_RABBIT] = params.value("pk.rabbit_atg.active_fraction")
+    p[:, L.ATG_ACTIVE_EQUINE] = params.value("pk.rabbit_atg.active_fraction") * \
+        params.value("pk.equine_atg.potency_vs_rabbit")
+    p[:, L.ATG_KMAX] = params.value("pd.atg.kmax")
+    p[:, L.ATG_EC50] = params.value("pd.atg.ec50")
+    p[:, L.ATG_B_FACTOR] = params.value("pd.atg.b_cell_factor")
+    p[:, L.ATG_NK_FACTOR] = params.value("pd.atg.nk_factor")
 
-    y0 = steady_state(p, cohort.anc_per_uL * bv, cohort.platelets_per_uL * bv)
 
-    # doses (mg per patient) and TBI impulses
-    drugs = [d for d in reg.doses if d.agent != "tbi"]
-    tbis = [d for d in reg.doses if d.agent == "tbi"]
-    nd = max(1, len(drugs))
-    d_agent = np.full((n, nd), -1, dtype=np.int64)
-    d_t0 = np.zeros((n, nd))
-    d_dur = np.ones((n, nd))
-    d_amount = np.zeros((n, nd))
-    for j, d in enumerate(drugs):
-        size = cohort.weight_kg if d.unit == "mg/kg" else cohort.bsa_m2
-        d_agent[:, j] = AGENT_INDEX[d.agent]
-        d_t0[:, j] = d.day
-        d_dur[:, j] = max(d.infusion_hours, 1e-3) / 24.0
-        d_amount[:, j] = d.amount * size
-    graft = graft if graft is not None else sample_graft(cohort, protocol, params)
-    n_imp = len(tbis) + 2
-    imp_t = np.full((n, n_imp), np.nan)
-    imp_mult = np.ones((n, n_imp, L.N_STATES))
-    imp_add = np.zeros((n, n_imp, L.N_STATES))
-    imp_move = np.full((n, n_imp, L.N_STATES), -1, dtype=np.int64)
-    # first conditioning dose: host platelets join the residual pool (Zhu & Stiehl c8)
-    t_first = min([d.day for d in reg.doses] + [0.0])
-    imp_t[:, n_imp - 2] = t_first
-    imp_move[:, n_imp - 2, L.PLT] = L.PLT_TX
-    for j, d in enumerate(tbis):
+def _immune_parameters(p: np.ndarray, v, params: ParameterSet, cohort: Cohort,
+                       y0: np.ndarray) -> dict[str, np.ndarray]:
+    im = "immune"
+    age = cohort.age_years
+    p[:, L.MPP0] = y0[:, L.N_GMP]
+    p[:, L.THY_REBOUND] = v(f"{im}.thymic_rebound")
+    p[:, L.LAG_T] = v(f"{im}.lymphoid_lag_time")
+    p[:, L.LAM_HALF] = v(f"{im}.lymphoid_supply_half_saturation")
+    p[:, L.THY_OUT] = thymic_output_at_age(
+        age, params.value(f"{im}.thymic_output_reference"),
+        params.value(f"{im}.thymic_output_reference_age"),
+        params.value(f"{im}.thymic_decline_early"), params.value(f"{im}.thymic_decline_late"),
+        params.value(f"{im}.thymic_decline_breakpoint"))
+    p[:, L.THY_CD8] = v(f"{im}.thymic_cd8_ratio")
+    p[:, L.THY_REC] = thymic_recovery_rate(age, params.value(f"{im}.thymic_recovery_rate_young"),
+                                           params.value(f"{im}.thymic_recovery_age50"),
+                                           params.value(f"{im}.thymic_recovery_age_width"))
+    p[:, L.TREC_ALPHA] = v(f"{im}.trec_alpha")
+    p[:, L.N4_DEATH] = _rate_from_half_life(v(f"{im}.cd4_naive_death"))
+    p[:, L.M4_DEATH] = _rate_from_half_life(v(f"{im}.cd4_memory_death"))
+    p[:, L.N8_DEATH] = _rate_from_half_life(v(f"{im}.cd8_naive_death"))
+    p[:, L.M8_DEATH] = _rate_from_half_life(v(f"{im}.cd8_memory_death"))
+    p[:, L.N4_ACT] = v(f"{im}.naive_activation")
+    p[:, L.N8_ACT] = v(f"{im}.naive_activation")
+    p[:, L.R_FRAC] = v(f"{im}.treg_thymic_fraction")
+    p[:, L.R_DEATH] = v(f"{im}.treg_death")
+    p[:, L.LP_PHI4] = v(f"{im}.lymphopenia_phi_cd4")
+    p[:, L.LP_PHI8] = v(f"{im}.lymphopenia_phi_cd8")
+    p[:, L.LP_K] = v(f"{im}.lymphopenia_k")
+    p[:, L.LP_H] = v(f"{im}.lymphopenia_h")
+    lymph = cohort.lymphocytes_per_uL
+    p[:, L.B_REF] = lymph * v(f"{im}.b_fraction")
+    p[:, L.B_DEATH] = v(f"{im}.b_cell_turnover")
+    p[:, L.NK_REF] = lymph * v(f"{im}.nk_fraction")
+    p[:, L.NK_DEATH] = v(f"{im}.nk_turnover")
+    p[:, L.B_PHI] = v(f"{im}.b_cell_lymphopenia_phi")
+    p[:, L.NK_PHI] = v(f"{im}.nk_lymphopenia_phi")
+    p[:, L.MEM_KILL] = v(f"{im}.memory_kill_factor")
+    bfrac = v(f"{im}.blood_fraction_of_lymphocytes")
+    p[:, L.BODY_CELLS_PER_UL] = p[:, L.BLOOD_VOLUME_UL_PER_KG] * cohort.weight_kg / bfrac
+    cd4 = lymph * v(f"{im}.cd4_fraction")
+    treg = cd4 * v(f"{im}.treg_fraction")
+    conv = cd4 - treg
+    nf = np.clip(v(f"{im}.cd4_naive_fraction_at_40") - v(f"{im}.naive_fraction_slope") *
+                 (age - 40.0), 0.1, 0.9)
+    cd8 = lymph * v(f"{im}.cd8_fraction")
+    nf8 = v(f"{im}.cd8_naive_fraction")
+    return {"cd4_naive": conv * nf, "cd4_memory": conv * (1 - nf), "treg": treg,
+            "cd8_naive": cd8 * nf8, "cd8_memory": cd8 * (1 - nf8)}
+
+
+def _autoimmune_parameters(p: np.ndarray, y0: np.ndarray, v, params: ParameterSet,
+                           cohort: Cohort, counts: dict, ev: np.ndarray) -> None:
+    from scipy.special import ndtri
+
+    au = "autoimmunity"
+    nclo = L.N_CLONES
+    r0_patient = v(f"{au}.r0_median")
+    omega = params[f"{au}.r0_median"].variability.omega  # type: ignore[union-attr]
+    z = ndtri(np.clip(ev[:, _EV_CLONE_R0:_EV_CLONE_R0 + nclo], 1e-12, 1 - 1e-12))
+    r0 = np.maximum(r0_patient[:, None] * np.exp(omega * z), 1.02)
+    alpha = params.value(f"{au}.clone_size_pareto_alpha")
+    u = np.clip(ev[:, _EV_CLONE_SIZE:_EV_CLONE_SIZE + nclo], 1e-12, 1.0)
+    size = u ** (-1.0 / alpha)
+    share = size / size.sum(axis=1, keepdims=True)
+    total = counts["cd4_memory"] * v(f"{au}.load_fraction_of_cd4_memory")
+    nu = v(f"{au}.thymic_precursor_rate")
+    e, k = baseline_clones(r0, share, total, nu * p[:, L.THY_OUT], p[:, L.M4_DEATH])
+    tau = params.value(f"{au}.resident_time_constant")
+    res = params.value(f"{au}.resident_fraction_max") * \
+        (1.0 - np.exp(-cohort.disease_duration_years / tau))
+    for j in range(nclo):
+        p[:, L.AUTO_R0 + j] = r0[:, j]
+        p[:, L.AUTO_K + j] = k[:, j]
+        p[:, L.AUTO_SHARE + j] = share[:, j]
+        p[:, L.AUTO_RES + j] = res
+        p[:, L.AUTO_U + j] = ev[:, _EV_EXTINCTION + j]
+        y0[:, L.AUTO0 + j] = e[:, j]
+    p[:, L.AUTO_NU] = nu
+    p[:, L.AUTO_REF] = total
+    p[:, L.TREG_SUPP] = params.value(f"{au}.treg_suppression")
+    p[:, L.AUTO_BOTTLENECK] = params.value(f"{au}.bottleneck_day")
+    p[:, L.D_REMIT] = params.value(f"{au}.remission_threshold")
+    p[:, L.D_RELAPSE] = params.value(f"{au}.relapse_threshold")
+
+
+def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, cohort: Cohort,
+                        ev: np.ndarray) -> bool:
+    """Disease-layer parameters; False (layer inactive) when the disease is not modelled."""
+    from scipy.special import ndtri
+
+    try:
+        dm = disease_model(cohort.disease)
+        dm.p(params, "score_max")
+    except (KeyError, ImportError, ValueError):
+        p[:, [L.D_KIN, L.D_KOUT, L.D_DMG_RATE]] = 0.0
+        p[:, L.D_SMAX] = 1.0
+        return False
+    s0 = dm.baseline_score(params, ndtri(np.clip(ev[:, _EV_SCORE], 1e-12, 1 - 1e-12)))
+    k_in, k_out = dm.score_rates(params, s0)
+    p[:, L.D_KIN] = k_in
+    p[:, L.D_KOUT] = k_out
+    p[:, L.D_SMAX] = dm.p(params, "score_max")
+    p[:, L.D_SFLOOR] = dm.p(params, "score_floor")
+    p[:, L.D_DMG_RATE] = dm.progression_rate(params)
+    y0[:, L.ACT] = s0
+    y0[:, L.DMG] = 0.0
+    return True
+
+
+def _tbi_impulses(imp_t, imp_mult, p, params, tbis) -> None:
+    f = params.value("pd.tbi.lymphocyte_sensitive_fraction")
+    d1 = params.value("pd.tbi.lymphocyte_d37_sensitive")
+    d2 = params.value("pd.tbi.lymphocyte_d37_resistant")
+    d_thy = params.value("pd.tbi.thymus_d0")
+    for j, d in enumerate(tbis, start=1):
         imp_t[:, j] = d.day
         for s in _HSC_STATES:
             imp_mult[:, j, s] = tbi_survival(params, d.amount, "hsc")
         for s in _PROG_STATES:
             imp_mult[:, j, s] = tbi_survival(params, d.amount, "progenitor")
-    # graft infusion at day 0: CD34+ cells by composition into both lineages
-    j = n_imp - 1
+        s_l = f * math.exp(-d.amount / d1) + (1 - f) * math.exp(-d.amount / d2)
+        for s in _LYMPH_STATES:
+            imp_mult[:, j, s] = s_l
+        imp_mult[:, j, L.THY] = math.exp(-d.amount / d_thy)
+        for c in range(L.N_CLONES):
+            res = p[:, L.AUTO_RES + c]
+            imp_mult[:, j, L.AUTO0 + c] = res + (1 - res) * s_l
+
+
+def _graft_impulse(imp_t, imp_add, p, y0, params, protocol, graft: Graft, counts, j) -> None:
+    """Day-0 infusion: CD34⁺ by composition into both lineages; graft lymphocytes."""
     imp_t[:, j] = 0.0
     gc = "graft.composition"
     committed = 1.0
@@ -210,17 +420,21 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     imp_add[:, j, L.P_MPP] = dose * params.value(f"{gc}.mpp")
     imp_add[:, j, L.P_CMP] = dose * params.value(f"{gc}.cmp") * committed
     imp_add[:, j, L.P_MEP] = dose * params.value(f"{gc}.mep") * committed
-
-    atol = np.maximum(y0, 1e-3) * 1e-9
-    rules = np.array([
-        params.value("supportive.platelet_transfusion_trigger"),
-        params.value("supportive.platelet_transfusion_increment"),
-        params.value("supportive.rbc_transfusion_trigger"),
-        params.value("supportive.rbc_transfusion_increment"),
-        params.value("supportive.rbc_min_interval"),
-        params.value("supportive.gcsf_stop_anc"),
-    ])
-    return KernelInputs(p=p, y0=y0, d_agent=d_agent, d_t0=d_t0, d_dur=d_dur, d_amount=d_amount,
-                        imp_t=imp_t, imp_mult=imp_mult, imp_add=imp_add, imp_move=imp_move,
-                        atol=atol, rules=rules,
-                        t_start=float(np.floor(t_first)) - 1.0, graft=graft)
+    # graft lymphocytes as blood-equivalent counts: cells/kg × (blood fraction / blood volume)
+    scale = params.value("immune.blood_fraction_of_lymphocytes") / p[:, L.BLOOD_VOLUME_UL_PER_KG]
+    t = graft.cd3_per_kg * scale
+    c4 = params.value("immune.graft_cd4_share")
+    nv = params.value("immune.graft_naive_share")
+    tf = params.value("immune.treg_fraction")
+    cd4 = t * c4
+    imp_add[:, j, L.CD4N] = cd4 * nv * (1 - tf)
+    imp_add[:, j, L.CD4T] = imp_add[:, j, L.CD4N] * y0[:, L.CD4T] / y0[:, L.CD4N]
+    imp_add[:, j, L.CD4MO] = cd4 * (1 - nv) * (1 - tf)
+    imp_add[:, j, L.TREG] = cd4 * tf
+    imp_add[:, j, L.CD8N] = t * (1 - c4) * nv
+    imp_add[:, j, L.CD8MO] = t * (1 - c4) * (1 - nv)
+    imp_add[:, j, L.BCELL] = graft.cd19_per_kg * scale
+    # graft-borne autoreactive memory in the same proportion as in the patient's memory pool
+    mem_ratio = imp_add[:, j, L.CD4MO] / counts["cd4_memory"]
+    for c in range(L.N_CLONES):
+        imp_add[:, j, L.AUTO0 + c] = y0[:, L.AUTO0 + c] * mem_ratio

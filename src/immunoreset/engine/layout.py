@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
-# ---- state vector (cells/kg body weight unless stated) ----------------------------------
-# neutrophil lineage (Stiehl-type self-renewing chain + Friberg-type post-mitotic transit)
+# ---- state vector ------------------------------------------------------------------------
+# blood (cells/kg body weight): neutrophil lineage (Stiehl-type chain + Friberg transit)
 N_HSC: Final = 0
 N_MPP: Final = 1
 N_GMP: Final = 2
@@ -27,37 +27,115 @@ P_MKB: Final = 11
 P_MK: Final = 12
 PLT: Final = 13
 PLT_TX: Final = 14  # platelets not made by the post-conditioning marrow (pre-conditioning
-#                      and transfused), cleared at k_decline (Zhu & Stiehl's residual pool)
+#                     and transfused), cleared at k_decline (Zhu & Stiehl's residual pool)
 # erythroid read-out
 E_PROG: Final = 15  # erythroid output in maturation (g/dL of Hb equivalent)
 HB: Final = 16  # haemoglobin, g/dL
-N_STATES: Final = 17
+# immune system (cells/uL of blood; whole-body pools expressed as blood-equivalent counts)
+THY: Final = 17  # thymic function relative to the age-expected level (1 = intact)
+LQ1: Final = 18  # lymphoid progenitor supply, first lag stage (ratio to baseline)
+LQ2: Final = 19  # second lag stage (feeds thymus and B lymphopoiesis)
+CD4N: Final = 20  # naive CD4
+CD4T: Final = 21  # TREC-bearing naive CD4
+CD4MO: Final = 22  # CD4 memory descended from pre-transplant cells ("old")
+CD4MN: Final = 23  # CD4 memory primed after transplant ("new")
+CD8N: Final = 24
+CD8MO: Final = 25
+CD8MN: Final = 26
+TREG: Final = 27
+BCELL: Final = 28
+NKCELL: Final = 29
+N_CLONES: Final = 4
+AUTO0: Final = 30  # autoreactive effector memory clone families AUTO0 .. AUTO0+3
+ACT: Final = AUTO0 + N_CLONES  # disease activity score (disease layer)
+DMG: Final = ACT + 1  # cumulative organ damage index (disease layer, 0..1)
+N_STATES: Final = DMG + 1
 
 STATE_NAMES: Final = (
     "n_hsc", "n_mpp", "n_gmp", "n_t1", "n_t2", "n_t3", "neutrophils",
-    "p_hsc", "p_mpp", "p_cmp", "p_mep", "p_mkb", "p_mk", "platelets", "platelets_transfused",
+    "p_hsc", "p_mpp", "p_cmp", "p_mep", "p_mkb", "p_mk", "platelets", "platelets_residual",
     "erythroid_progenitors", "hemoglobin",
+    "thymus", "lymphoid_lag1", "lymphoid_lag2", "cd4_naive", "cd4_trec", "cd4_memory_old",
+    "cd4_memory_new", "cd8_naive", "cd8_memory_old", "cd8_memory_new", "treg", "b_cells",
+    "nk_cells", "auto_1", "auto_2", "auto_3", "auto_4", "activity", "damage",
 )
+assert len(STATE_NAMES) == N_STATES
+
 
 # ---- parameter vector --------------------------------------------------------------------
-(
-    # neutrophil lineage
-    NA1, NA2, NA3, NP1, NP2, NP3, NKTR, NDEATH, NK_FB,
-    GCSF_PROLIF, GCSF_TRANSIT, GCSF_START, GCSF_END,
-    # platelet lineage
-    PA1, PA2, PA3, PA4, PP1, PP2, PP3, PP4, PP5, PP6, PK_A, PK_P, PDEATH, PSHED, PDECLINE,
-    # erythroid
-    E_MAT, E_LIFESPAN, E_HB0, E_MEP0, E_GAMMA,
-    # kill constants: hsc then progenitor, per cytotoxic agent (6 agents)
-    KILL0,
-) = range(34)
+class _Alloc:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, size: int = 1) -> int:
+        i = self.n
+        self.n += size
+        return i
+
+
+_a = _Alloc()
+# neutrophil lineage
+NA1, NA2, NA3 = _a(), _a(), _a()
+NP1, NP2, NP3 = _a(), _a(), _a()
+NKTR, NDEATH, NK_FB = _a(), _a(), _a()
+GCSF_PROLIF, GCSF_TRANSIT, GCSF_START, GCSF_END = _a(), _a(), _a(), _a()
+# platelet lineage
+PA1, PA2, PA3, PA4 = _a(), _a(), _a(), _a()
+PP1, PP2, PP3, PP4, PP5, PP6 = _a(), _a(), _a(), _a(), _a(), _a()
+PK_A, PK_P, PDEATH, PSHED, PDECLINE = _a(), _a(), _a(), _a(), _a()
+# erythroid
+E_MAT, E_LIFESPAN, E_HB0, E_MEP0, E_GAMMA = _a(), _a(), _a(), _a(), _a()
+# kill constants per cytotoxic agent (6): HSC, progenitors, lymphocytes, thymus
 N_CYTOTOXIC: Final = 6
+KILL0: Final = _a(N_CYTOTOXIC)
 KILL_HSC0: Final = KILL0
-KILL_PROG0: Final = KILL0 + N_CYTOTOXIC
-# PK (k, V) for every agent (8 agents)
+KILL_PROG0: Final = _a(N_CYTOTOXIC)
+KILL_LYMPH0: Final = _a(N_CYTOTOXIC)
+KILL_THY0: Final = _a(N_CYTOTOXIC)
+# PK (k, V) for every agent (8)
 N_AGENTS: Final = 8
-PK_K0: Final = KILL_PROG0 + N_CYTOTOXIC
-PK_V0: Final = PK_K0 + N_AGENTS
-BLOOD_VOLUME_UL_PER_KG: Final = PK_V0 + N_AGENTS
-LYMPH_RATE: Final = BLOOD_VOLUME_UL_PER_KG + 1  # lymphoid commitment of MPP, 1/day
-N_PARAMS: Final = LYMPH_RATE + 1
+PK_K0: Final = _a(N_AGENTS)
+PK_V0: Final = _a(N_AGENTS)
+BLOOD_VOLUME_UL_PER_KG: Final = _a()
+LYMPH_RATE: Final = _a()  # lymphoid commitment of MPP, 1/day (read-out)
+# immune system
+MPP0 = _a()  # baseline lymphoid-primed progenitors (GMP/LMPP compartment, cells/kg)
+LAG_T = _a()  # mean time of each lymphoid lag stage (days)
+LAM_HALF = _a()  # relative progenitor level at which lymphoid supply is half-saturated
+THY_OUT = _a()  # CD4 thymic output at age (cells/uL/day) with intact thymus
+THY_CD8 = _a()  # CD8/CD4 thymic output ratio
+THY_REC = _a()  # thymic recovery rate at the patient's age (1/day)
+THY_REBOUND = _a()  # maximal lymphopenia-driven boost of thymic output
+N4_REF = _a()  # baseline naive CD4 (cells/uL)
+TREC_ALPHA = _a()
+ATG_ACTIVE_RABBIT, ATG_ACTIVE_EQUINE, ATG_KMAX, ATG_EC50 = _a(), _a(), _a(), _a()
+ATG_B_FACTOR, ATG_NK_FACTOR = _a(), _a()
+N4_RHO0, N4_DEATH, N4_ACT = _a(), _a(), _a()
+M4_RHO0, M4_DEATH = _a(), _a()
+N8_RHO0, N8_DEATH, N8_ACT = _a(), _a(), _a()
+M8_RHO0, M8_DEATH = _a(), _a()
+R_FRAC, R_RHO0, R_DEATH = _a(), _a(), _a()
+LP_PHI4, LP_PHI8, LP_K, LP_H = _a(), _a(), _a(), _a()
+T4_REF, T8_REF = _a(), _a()  # baseline total CD4 and CD8 (cells/uL) for lymphopenia
+B_REF, B_DEATH, NK_REF, NK_DEATH = _a(), _a(), _a(), _a()
+B_PHI = _a()  # maximal lymphopenia boost of B-cell production
+NK_PHI = _a()  # maximal lymphopenia boost of NK production (IL-15)
+MEM_KILL = _a()  # kill on memory T cells relative to naive (tissue residence)
+# autoimmunity
+AUTO_R0 = _a(N_CLONES)  # basic reproduction ratio of each clone family at baseline Tregs
+AUTO_RES = _a(N_CLONES)  # kill-resistant (tissue-resident) fraction of each family
+AUTO_K = _a(N_CLONES)  # antigen-limitation scale (cells/uL) of each family
+AUTO_SHARE = _a(N_CLONES)  # share of new thymic autoreactive precursors per family
+AUTO_NU = _a()  # new autoreactive precursors per thymic emigrant
+AUTO_U = _a(N_CLONES)  # pre-drawn uniforms deciding stochastic extinction (patient stream)
+AUTO_BOTTLENECK = _a()  # day on which small surviving families may go extinct
+BODY_CELLS_PER_UL = _a()  # whole-body cells per blood-equivalent cell/uL
+TREG_SUPP = _a()  # strength of Treg suppression
+TREG_REF = _a()  # baseline Tregs (cells/uL)
+T4C_REF = _a()  # baseline conventional CD4 (cells/uL)
+AUTO_REF = _a()  # baseline total autoreactive load (cells/uL)
+# disease layer
+D_KIN, D_KOUT, D_SMAX, D_SFLOOR, D_DMG_RATE = _a(), _a(), _a(), _a(), _a()
+D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
+TBI_THY_D0 = _a()  # not used in the rhs; kept for provenance of the TBI impulse
+N_PARAMS: Final = _a.n

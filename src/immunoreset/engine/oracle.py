@@ -12,16 +12,18 @@ from scipy.integrate import solve_ivp
 
 from immunoreset.engine import layout as L
 from immunoreset.engine.assemble import KernelInputs
-from immunoreset.engine.model import N_OBS, apply_rules, observe, rhs
-from immunoreset.engine.solver import N_CROSS, _stop_times
+from immunoreset.engine.model import N_OBS, activity, apply_rules, observe, rhs
+from immunoreset.engine.solver import CROSS_FROM, N_CROSS, _stop_times
 
 
 def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
-                            check_times: np.ndarray, t_end: float, thresholds: np.ndarray, *,
+                            check_times: np.ndarray, t_end: float,
+                            thresholds: np.ndarray | None = None, *,
                             method: str = "LSODA", rtol: float = 1e-9, python_rhs: bool = False,
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Integrate patient ``i`` of ``ki``; returns ``(obs[M, N_OBS], crossings, tx_log, nfev)``."""
     f = rhs.py_func if python_rhs else rhs
+    thresholds = ki.thresholds[i] if thresholds is None else thresholds
     p = ki.p[i].copy()
     da, dt0, ddur, damt = ki.d_agent[i], ki.d_t0[i], ki.d_dur[i], ki.d_amount[i]
     conc = np.empty(L.N_AGENTS)
@@ -50,7 +52,13 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
         obs[idx_out[round(t, 9)]] = o
 
     def cval(yy: np.ndarray, j: int) -> float:
-        return yy[L.NEUT] / bv if j == 0 else yy[L.PLT] / bv
+        if j == 0:
+            return yy[L.NEUT] / bv
+        if j == 1:
+            return yy[L.PLT] / bv
+        if j == 2:
+            return yy[L.DMG]
+        return activity(yy, p)
 
     for ts in stops:
         sol = solve_ivp(fun, (t, ts), y, method=method, rtol=rtol, atol=atol, dense_output=True)
@@ -58,12 +66,12 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
             raise RuntimeError(f"scipy failed for patient {i}: {sol.message}")
         nfev += sol.nfev
         for j in range(N_CROSS):
-            if t < 0.0:
-                break
+            if t < CROSS_FROM[j] or not np.isnan(cross[j]):
+                continue
             vals = np.array([cval(sol.y[:, k], j) for k in range(sol.y.shape[1])])
-            thr = thresholds[j]
+            lo_thr, thr = thresholds[j]
             for k in range(len(vals) - 1):
-                if vals[k] < thr:
+                if vals[k] < lo_thr:
                     below[j] = True
                 if below[j] and np.isnan(cross[j]) and vals[k] < thr <= vals[k + 1]:
                     lo, hi = sol.t[k], sol.t[k + 1]
@@ -74,7 +82,7 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
                         else:
                             hi = mid
                     cross[j] = 0.5 * (lo + hi)
-            if vals[-1] < thr:
+            if vals[-1] < lo_thr:
                 below[j] = True
         y = sol.y[:, -1].copy()
         t = ts
@@ -93,6 +101,6 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
                         y[s] = 0.0
                 y = y * ki.imp_mult[i, m] + ki.imp_add[i, m]
         for j in range(N_CROSS):
-            if t >= 0.0 and cval(y, j) < thresholds[j]:
+            if t >= CROSS_FROM[j] and cval(y, j) < thresholds[j][0]:
                 below[j] = True
     return obs, cross, tx, nfev

@@ -8,15 +8,24 @@ import numpy as np
 
 from immunoreset.engine.assemble import KernelInputs, assemble
 from immunoreset.engine.model import N_OBS, OBS_ANC, OBS_HB, OBS_LYMPH, OBS_PLT
-from immunoreset.engine.solver import N_CROSS, integrate_batch
+from immunoreset.engine.solver import (
+    CROSS_ANC,
+    CROSS_ORGAN,
+    CROSS_PLT,
+    CROSS_RELAPSE,
+    N_CROSS,
+    integrate_batch,
+)
 from immunoreset.outcomes.hematology import hematology_outcomes
+from immunoreset.outcomes.immune import disease_outcomes, immune_outcomes
 from immunoreset.parameters import ParameterSet
 from immunoreset.population import Cohort
 from immunoreset.protocols.protocol import Protocol
-from immunoreset.vocabulary import ANC_ENGRAFTMENT_PER_UL, PLT_ENGRAFTMENT_PER_UL
 
 #: daily grid and supportive-care checks until this day; weekly afterwards
 DAILY_UNTIL = 100.0
+#: fixed read-out days (1, 2, 3, 5 years) always on the grid
+LANDMARK_DAYS = (182.0, 365.0, 730.0, 1095.0, 1826.0)
 RTOL = 1e-6
 MAX_STEPS = 200_000
 
@@ -34,7 +43,8 @@ class Grid:
         end_daily = min(DAILY_UNTIL, horizon_days)
         daily = np.arange(t_start, end_daily + 0.5)
         weekly = np.arange(end_daily + 7.0, horizon_days + 1e-9, 7.0)
-        out = np.concatenate([daily, weekly])
+        landmarks = [d for d in LANDMARK_DAYS if end_daily < d <= horizon_days + 1e-9]
+        out = np.unique(np.concatenate([daily, weekly, landmarks]))
         if out[-1] < horizon_days - 1e-9:
             out = np.append(out, horizon_days)
         mask = np.zeros(len(out), dtype=bool)
@@ -68,11 +78,10 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     tx = np.zeros((n, len(grid.check_times)), dtype=np.int64)
     status = np.zeros(n, dtype=np.int64)
     steps = np.zeros(n, dtype=np.int64)
-    thresholds = np.array([ANC_ENGRAFTMENT_PER_UL, PLT_ENGRAFTMENT_PER_UL])
     integrate_batch(ki.y0, ki.p, ki.d_agent, ki.d_t0, ki.d_dur, ki.d_amount, ki.imp_t,
                     ki.imp_mult, ki.imp_add, ki.imp_move, grid.check_times, ki.rules,
                     grid.out_times,
-                    ki.t_start, float(horizon_days), ki.atol, rtol, thresholds, obs, cross, tx,
+                    ki.t_start, float(horizon_days), ki.atol, rtol, ki.thresholds, obs, cross, tx,
                     status, steps, MAX_STEPS)
     if np.any(status != 0):
         bad = np.flatnonzero(status != 0)[:5]
@@ -82,8 +91,11 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     d = obs[:, grid.daily, :]
     out = hematology_outcomes(days, d[:, :, OBS_ANC], d[:, :, OBS_PLT], d[:, :, OBS_HB],
                               grid.check_times, tx)
-    out["anc_first_crossing_day"] = cross[:, 0]
-    out["plt_first_crossing_day"] = cross[:, 1]
+    out["anc_first_crossing_day"] = cross[:, CROSS_ANC]
+    out["plt_first_crossing_day"] = cross[:, CROSS_PLT]
+    out.update(immune_outcomes(grid.out_times, obs))
+    out.update(disease_outcomes(cohort.disease, ki.disease_modelled, grid.out_times, obs,
+                                cross[:, CROSS_RELAPSE], cross[:, CROSS_ORGAN], params))
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]
     return ChunkResult(grid=grid, obs=obs, crossings=cross, tx_log=tx, status=status,

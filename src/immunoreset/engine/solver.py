@@ -19,7 +19,7 @@ import numba as nb
 import numpy as np
 
 from immunoreset.engine import layout as L
-from immunoreset.engine.model import N_OBS, OBS_ANC, apply_rules, observe, rhs
+from immunoreset.engine.model import N_OBS, OBS_ANC, activity, apply_rules, observe, rhs
 
 # Dormand–Prince coefficients
 C2, C3, C4, C5 = 1 / 5, 3 / 10, 4 / 5, 8 / 9
@@ -32,10 +32,14 @@ B1, B3, B4, B5, B6 = 35 / 384, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84
 E1, E3, E4, E5, E6, E7 = (-71 / 57600, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525,
                           1 / 40)
 
-#: crossing channels: 0 = ANC (observed), 1 = own platelets (state PLT, excludes transfused).
-#: A crossing is the first upward crossing after day 0 that follows a value below the
-#: threshold after day 0.
-N_CROSS = 2
+#: crossing channels: 0 = ANC (observed), 1 = own platelets (state PLT, excludes
+#: transfused), 2 = organ-failure hazard integral (event when it reaches the patient's
+#: pre-drawn unit-exponential threshold), 3 = autoreactive activity (relapse).
+#: ``thresholds[j] = (below, cross)``: a crossing is the first upward crossing of ``cross``
+#: at or after ``CROSS_FROM[j]`` that follows a value below ``below`` at or after that time.
+N_CROSS = 4
+CROSS_ANC, CROSS_PLT, CROSS_ORGAN, CROSS_RELAPSE = range(N_CROSS)
+CROSS_FROM = np.array([0.0, 0.0, -1e9, 0.0])
 
 STATUS_OK, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW = 0, 1, 2
 
@@ -45,7 +49,11 @@ def _cross_value(y: np.ndarray, p: np.ndarray, j: int) -> float:
     bv = p[L.BLOOD_VOLUME_UL_PER_KG]
     if j == 0:
         return y[L.NEUT] / bv
-    return y[L.PLT] / bv
+    if j == 1:
+        return y[L.PLT] / bv
+    if j == 2:
+        return y[L.DMG]
+    return activity(y, p)
 
 
 @nb.njit(cache=True)
@@ -177,14 +185,14 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
             if err <= 1.0:
                 # threshold crossings inside the accepted step
                 for j in range(N_CROSS):
-                    if t < 0.0:  # engraftment counts only after infusion (day 0)
-                        break
+                    if t < CROSS_FROM[j] or not math.isnan(cross_out[j]):
+                        continue
                     v0 = _cross_value(y, p, j)
                     v1 = _cross_value(ynew, p, j)
-                    thr = thresholds[j]
-                    if v0 < thr:
+                    thr = thresholds[j, 1]
+                    if v0 < thresholds[j, 0]:
                         below[j] = True
-                    if below[j] and math.isnan(cross_out[j]) and v0 < thr <= v1:
+                    if below[j] and v0 < thr <= v1:
                         lo, hi = 0.0, 1.0
                         for _ in range(50):
                             mid = 0.5 * (lo + hi)
@@ -194,7 +202,7 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
                             else:
                                 hi = mid
                         cross_out[j] = t + 0.5 * (lo + hi) * hh
-                    if v1 < thr:
+                    if v1 < thresholds[j, 0]:
                         below[j] = True
                 t = t_stop if last else t + hh
                 for i in range(ns):
@@ -238,9 +246,9 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
         # refresh the derivative: the state jumped or the forcing has a kink here
         rhs(t, y, p, d_agent, d_t0, d_dur, d_amount, conc, k1)
         n_eval += 1
-        if changed and t >= 0.0:
+        if changed:
             for j in range(N_CROSS):
-                if _cross_value(y, p, j) < thresholds[j]:
+                if t >= CROSS_FROM[j] and _cross_value(y, p, j) < thresholds[j, 0]:
                     below[j] = True
     return STATUS_OK, n_acc, n_eval
 
@@ -255,7 +263,7 @@ def integrate_batch(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, imp_
         st, na, _ = integrate_patient(
             y0[i], p[i], d_agent[i], d_t0[i], d_dur[i], d_amount[i], imp_t[i], imp_mult[i],
             imp_add[i], imp_move[i], check_times, rules, out_times, t_start, t_end, atol[i], rtol,
-            thresholds, obs_out[i], cross_out[i], tx_log[i], max_steps)
+            thresholds[i], obs_out[i], cross_out[i], tx_log[i], max_steps)
         status[i] = st
         steps[i] = na
 

@@ -6,7 +6,7 @@ One verb, :func:`collect`, turns patient covariates and a protocol into the coll
 cryopreservation) is :func:`immunoreset.protocols.graft_processing.process`.
 
 Model (research basis: ``model_gaps.md`` §1; every number is a registry parameter, see
-``data/_fragments/mobilisation.yaml``):
+``data/parameters.yaml``):
 
 * **PB CD34+ course** (cells/µL) is an empirical unimodal curve, no mechanistic model having
   been published::

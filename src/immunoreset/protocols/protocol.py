@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from immunoreset.errors import InputError
+from immunoreset.protocols.comparators import Comparator, comparator
 from immunoreset.protocols.graft_processing import GraftProcessingSpec
 from immunoreset.protocols.mobilisation import ApheresisSpec, HarvestSpec, MobilisationSpec
 from immunoreset.protocols.regimens import Conditioning, conditioning, preset_defaults
@@ -23,6 +24,7 @@ class Protocol(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     regimen: str | None = "cy200_ratg"
+    comparator: str | None = None
     conditioning_spec: Conditioning | None = Field(default=None, alias="conditioning")
     atg_total_mg_per_kg: float | None = Field(default=None, ge=0, le=150)
     graft_source: Literal["pbsc", "bone_marrow", "cord_blood"] = "pbsc"
@@ -38,6 +40,9 @@ class Protocol(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Protocol:
+        if self.comparator is not None:
+            comparator(self.comparator)  # raises InputError for an unknown name
+            return self
         if self.regimen is None and self.conditioning_spec is None:
             raise InputError("regimen", None, "a preset name or explicit conditioning doses")
         if self.regimen is not None:
@@ -60,6 +65,18 @@ class Protocol(BaseModel):
                 "false: allogeneic donors are not modelled yet (issue: complications)",
             )
         return self
+
+    @property
+    def is_transplant(self) -> bool:
+        """False for a comparator arm (no graft)."""
+        return self.comparator is None
+
+    @property
+    def comparator_schedule(self) -> Comparator:
+        """The comparator therapy (only for comparator arms)."""
+        if self.comparator is None:
+            raise InputError("comparator", None, "set for a comparator arm")
+        return comparator(self.comparator)
 
     @property
     def conditioning(self) -> Conditioning:
@@ -86,6 +103,8 @@ class Protocol(BaseModel):
 
     def describe(self) -> str:
         """Plain-words description."""
+        if not self.is_transplant:
+            return self.comparator_schedule.describe()
         p = self.processing
         lines = [
             self.conditioning.describe(),

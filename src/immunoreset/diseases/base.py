@@ -1,0 +1,79 @@
+"""What a disease module provides: baseline score, activity→score dynamics, progression
+hazard, and the published response/relapse definitions.
+
+The shared biology (autoreactive clones, Tregs, thymus) lives in ``physiology``; a disease
+adds only its own layer, with its numbers in ``data/parameters.yaml`` under
+``disease.<id>.*``:
+
+* ``score_baseline_mean``, ``score_baseline_sd``, ``score_min``, ``score_max`` — the
+  baseline score distribution (truncated normal) and the scale's range;
+* ``score_floor`` — the score with no autoimmune activity (irreversible damage);
+* ``score_recovery_half_life`` — how fast the score falls when activity stops;
+* ``natural_regression`` — fraction of (baseline − floor) that the score loses on its own
+  at unchanged activity (spontaneous improvement seen in placebo arms);
+* ``progression_hazard`` — hazard of the disease's progression event per year at the
+  pre-transplant activity (organ failure in SSc, sustained EDSS progression in MS, …);
+* ``response_improvement`` — relative score improvement defining response/remission.
+
+Score dynamics (per patient): ``dS/dt = k_in·I·(S_max − S)/S_max − k_out·(S − S_floor)``
+with ``k_out = ln2/half_life`` and ``k_in`` chosen so that, at ``I = 1``, the equilibrium
+is ``S0 − natural_regression·(S0 − S_floor)``. Progression is a hazard
+``h = progression_hazard·I(t)`` integrated alongside the ODEs; the event fires when the
+integral reaches the patient's pre-drawn unit-exponential threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from immunoreset.parameters import ParameterSet
+from immunoreset.population.covariates import truncated_normal
+
+
+@dataclass(frozen=True)
+class DiseaseModel:
+    """Definitions of one disease (one module under ``diseases/`` builds one)."""
+
+    id: str
+    score_name: str
+    score_unit: str
+    progression_event: str
+    remission_definition: str
+    higher_is_worse: bool = True
+
+    def p(self, params: ParameterSet, key: str) -> float:
+        return params.value(f"disease.{self.id}.{key}")
+
+    def baseline_score(self, params: ParameterSet, z: np.ndarray) -> np.ndarray:
+        """Baseline scores from standard normals ``z``."""
+        return truncated_normal(z, self.p(params, "score_baseline_mean"),
+                                self.p(params, "score_baseline_sd"),
+                                self.p(params, "score_min"), self.p(params, "score_max"))
+
+    def score_rates(self, params: ParameterSet, s0: np.ndarray) -> tuple[np.ndarray, float]:
+        """``(k_in per patient, k_out)`` so that the untreated course matches the data."""
+        k_out = math.log(2) / self.p(params, "score_recovery_half_life")
+        floor = self.p(params, "score_floor")
+        smax = self.p(params, "score_max")
+        s_eq = s0 - self.p(params, "natural_regression") * (s0 - floor)
+        s_eq = np.clip(s_eq, floor + 1e-6, smax - 1e-6)
+        k_in = k_out * (s_eq - floor) * smax / (smax - s_eq)
+        return k_in, k_out
+
+    def progression_rate(self, params: ParameterSet) -> float:
+        """Progression hazard per day at the pre-transplant activity."""
+        return self.p(params, "progression_hazard") / 365.25
+
+    def remission(self, s0: np.ndarray, s1: np.ndarray, progressed_by_y1: np.ndarray,
+                  params: ParameterSet) -> np.ndarray:
+        """Response/remission at 1 year: relative score improvement and no progression."""
+        imp = self.p(params, "response_improvement")
+        floor = self.p(params, "score_floor")
+        if self.higher_is_worse:
+            better = (s0 - s1) >= imp * np.maximum(s0 - floor, 1e-9)
+        else:
+            better = (s1 - s0) >= imp * np.maximum(np.abs(s0), 1e-9)
+        return better & ~progressed_by_y1

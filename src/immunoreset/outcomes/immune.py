@@ -1,0 +1,78 @@
+"""Immune-reconstitution and disease outcomes from the output grid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from immunoreset.diseases import disease_model
+from immunoreset.engine.model import (
+    OBS_B,
+    OBS_CD4,
+    OBS_MOLD,
+    OBS_NK,
+    OBS_SCORE,
+    OBS_TREC,
+)
+from immunoreset.parameters import ParameterSet
+
+#: a lineage counts as recovered when it first reaches this fraction of its baseline count
+RECOVERY_FRACTION = 0.8
+
+
+def value_at(times: np.ndarray, obs: np.ndarray, day: float, j: int) -> np.ndarray:
+    """Observation ``j`` at grid time ``day`` (NaN when the horizon ends earlier)."""
+    i = int(np.searchsorted(times, day - 1e-9))
+    if i >= len(times) or abs(times[i] - day) > 1e-6:
+        return np.full(obs.shape[0], np.nan)
+    return obs[:, i, j]
+
+
+def recovery_day(times: np.ndarray, obs: np.ndarray, j: int, baseline: np.ndarray
+                 ) -> np.ndarray:
+    """First grid day ≥ 0 on which observation ``j`` is back to ``RECOVERY_FRACTION`` of the
+    patient's baseline after having fallen below it (NaN if not within the horizon; 0 if it
+    never fell below)."""
+    post = times >= 0
+    x = obs[:, post, j]
+    thr = RECOVERY_FRACTION * baseline[:, None]
+    below = x < thr
+    ever = np.maximum.accumulate(below, axis=1)
+    ok = (~below) & ever
+    has = ok.any(axis=1)
+    day = np.where(has, times[post][np.argmax(ok, axis=1)], np.nan)
+    return np.where(~below.any(axis=1), 0.0, day)
+
+
+def immune_outcomes(times: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-patient reconstitution read-outs (issue: the immune reset)."""
+    base = obs[:, 0, :]
+    return {
+        "cd4_per_uL_day365": value_at(times, obs, 365.0, OBS_CD4),
+        "cd4_per_uL_day730": value_at(times, obs, 730.0, OBS_CD4),
+        "nk_recovery_day": recovery_day(times, obs, OBS_NK, base[:, OBS_NK]),
+        "b_recovery_day": recovery_day(times, obs, OBS_B, base[:, OBS_B]),
+        "trec_ratio_day730": value_at(times, obs, 730.0, OBS_TREC) / base[:, OBS_TREC],
+        "repertoire_overlap_day365": value_at(times, obs, 365.0, OBS_MOLD),
+    }
+
+
+def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.ndarray,
+                     relapse_day: np.ndarray, progression_day: np.ndarray,
+                     params: ParameterSet) -> dict[str, np.ndarray]:
+    """Scores at baseline/1/2/5 years, remission (disease definition), relapse, progression."""
+    n = obs.shape[0]
+    if not modelled:
+        nan = np.full(n, np.nan)
+        return {"remission": np.zeros(n, dtype=bool), "relapse_day": nan, "progression_day": nan,
+                "score_name": np.full(n, "not modelled"), "score_baseline": nan,
+                "score_y1": nan, "score_y2": nan, "score_y5": nan}
+    dm = disease_model(disease)
+    s0 = obs[:, 0, OBS_SCORE]
+    y = {k: value_at(times, obs, d, OBS_SCORE) for k, d in
+         (("score_y1", 365.0), ("score_y2", 730.0), ("score_y5", 1826.0))}
+    progressed_y1 = progression_day <= 365.0
+    remission = dm.remission(s0, y["score_y1"], progressed_y1, params)
+    remission = np.where(np.isnan(y["score_y1"]), False, remission)
+    return {"remission": remission.astype(bool), "relapse_day": relapse_day,
+            "progression_day": progression_day, "score_name": np.full(n, dm.score_name),
+            "score_baseline": s0, **y}
