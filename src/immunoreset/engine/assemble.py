@@ -312,6 +312,7 @@ def _immune_parameters(p: np.ndarray, v, params: ParameterSet, cohort: Cohort,
     p[:, L.NK_DEATH] = v(f"{im}.nk_turnover")
     p[:, L.B_PHI] = v(f"{im}.b_cell_lymphopenia_phi")
     p[:, L.NK_PHI] = v(f"{im}.nk_lymphopenia_phi")
+    p[:, L.R_PHI] = v(f"{im}.treg_lymphopenia_phi")
     p[:, L.MEM_KILL] = v(f"{im}.memory_kill_factor")
     bfrac = v(f"{im}.blood_fraction_of_lymphocytes")
     p[:, L.BODY_CELLS_PER_UL] = p[:, L.BLOOD_VOLUME_UL_PER_KG] * cohort.weight_kg / bfrac

