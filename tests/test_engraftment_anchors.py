@@ -45,7 +45,8 @@ def test_cy200_without_graft_recovers(cohort, params):
     # (last dose = day -2 here, so day 11); cy200 is not myeloablative.
     o = _run(cohort, params, regimen="cy200_ratg", cd34_selection=False, cd34_dose_per_kg=1e4)
     days_after_last = np.nanmedian(o["anc_engraftment_day"]) + 2
-    assert o["engrafted"].mean() > 0.9
+    alive_d30 = ~(o["death_day"] <= 30)
+    assert o["engrafted"][alive_d30].mean() > 0.95
     assert 8 <= days_after_last <= 18  # 13 (8-22); the model reaches about 15
 
 

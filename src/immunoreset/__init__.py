@@ -7,15 +7,16 @@ recommendation for any patient.
 
 __version__ = "0.1.0"
 
-from immunoreset import _numba_cache  # noqa: I001
+from immunoreset import _numba_cache
 
-_numba_cache.configure()
+_numba_cache.configure()  # before anything compiles: see _numba_cache.py
 
 from immunoreset.population import Cohort, Patient, Population, sample_cohort  # noqa: E402
 from immunoreset.protocols import Protocol  # noqa: E402
 from immunoreset.simulate import SaveSpec, SimulationResult, simulate  # noqa: E402
+from immunoreset.trials.run import TrialResult, run_trial  # noqa: E402
 
 __all__ = [
     "Cohort", "Patient", "Population", "Protocol", "SaveSpec", "SimulationResult",
-    "__version__", "sample_cohort", "simulate",
+    "TrialResult", "__version__", "run_trial", "sample_cohort", "simulate",
 ]

@@ -95,35 +95,74 @@ def simulate(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="output directory")] = Path("runs/demo"),
-    n: Annotated[int, typer.Option(help="virtual patients")] = 500,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    scale: Annotated[float, typer.Option(help="trial size as a multiple of the published")]
+    = 1.0,
 ) -> None:
-    """The main job on the embedded default: an ASTIS-like systemic-sclerosis cohort
-    (cy200 + rabbit ATG 7.5 mg/kg, CD34-selected PBSC), summary table and blood-count figure."""
-    from immunoreset.population import sample_cohort
-    from immunoreset.protocols.mobilisation import MobilisationSpec
-    from immunoreset.protocols.protocol import Protocol
-    from immunoreset.report.figures import blood_counts_figure
-    from immunoreset.simulate import simulate as run
+    """The main job on the embedded default: the ASTIS trial (van Laar, JAMA 2014) reproduced
+    in silico — HSCT (cy200 + rabbit ATG 7.5 mg/kg, CD34-selected PBSC) vs monthly IV
+    cyclophosphamide — with survival statistics and a self-contained HTML report."""
+    import copy
 
-    protocol = Protocol(regimen="cy200_ratg", atg_total_mg_per_kg=7.5, cd34_selection=True,
-                        mobilisation=MobilisationSpec.astis())
-    cohort = sample_cohort("systemic_sclerosis", n, seed=seed)
-    console.print("[bold]immunoreset demo[/bold]: research software, not a medical device.")
-    console.print(protocol.describe(), highlight=False)
+    import yaml
+
+    from immunoreset.trials.run import run_trial
+    from immunoreset.trials.spec import parse_spec
+    from immunoreset.trials.validate import example_specs
+
+    path = next((p for p in example_specs() if p.stem == "astis"), None)
+    if path is None:
+        _fail("the shipped ASTIS spec examples/trials/astis.yaml is missing")
+    data = copy.deepcopy(yaml.safe_load(path.read_text(encoding="utf-8")))
+    data["population"]["n"] = max(20, round(data["population"]["n"] * scale))
+    spec = parse_spec(data)
+    console.print("[bold]immunoreset demo[/bold]: the ASTIS trial in silico. Research "
+                  "software, not a medical device.")
+    console.print(spec.citation, highlight=False)
     with _progress() as prog:
-        task = prog.add_task("simulating", total=n)
-        res = run(cohort, protocol, horizon_days=365.0,
-                  progress=lambda done, tot: prog.update(task, completed=done, total=tot))
+        task = prog.add_task("simulating", total=None)
+        res = run_trial(spec, seed=seed,
+                        progress=lambda d, t: prog.update(task, completed=d, total=t))
     res.write(out, overwrite=True)
-    fig = blood_counts_figure(res.trajectories, out / "blood_counts.png",
-                              title="ASTIS-like SSc cohort, cy200 + rATG 7.5 mg/kg, CD34-selected")
-    _print_summary(res.outcomes, title="ASTIS-like cohort")
-    console.print("Assumptions: parameters in data/parameters.yaml (each with source and status; "
-                  "`immunoreset params`); spread = 10th-90th percentile over virtual patients "
-                  "(population variability, not a confidence interval).")
-    console.print(f"wrote {out}/ (outcomes.parquet, trajectories.parquet, provenance.json) "
-                  f"and the figure {fig}")
+    table = Table("endpoint", "arm", "t (y)", "published (95 % CI)", "simulated (95 % CI)",
+                  "inside", title="ASTIS: simulated vs published")
+    for r in res.comparison.iter_rows(named=True):
+        def f(x):
+            return "–" if x is None or x != x else f"{x:.3g}"
+        table.add_row(r["endpoint"], r["arm"], f(r["timepoint_years"]),
+                      f"{f(r['published'])} ({f(r['published_ci_low'])}–"
+                      f"{f(r['published_ci_high'])})",
+                      f"{f(r['simulated'])} ({f(r['simulated_ci_low'])}–"
+                      f"{f(r['simulated_ci_high'])})", r["status"])
+    console.print(table)
+    console.print("Assumptions: one shared parameter set (data/parameters.yaml, each value with "
+                  "source and status: `immunoreset params`); intervals are 95 % CIs of the "
+                  "simulated trial at its published size; see the report's assumptions section.")
+    console.print(f"report: {out / 'report.html'}")
+
+
+@app.command()
+def validate(
+    quick: Annotated[bool, typer.Option(help="published sample sizes only (fast smoke run)")]
+    = False,
+    scale: Annotated[float, typer.Option(help="simulated size as a multiple of the published")]
+    = 10.0,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    out: Annotated[Path, typer.Option(help="scorecard file")] = Path("docs/validation.md"),
+) -> None:
+    """Run every shipped published-trial reproduction; write the scorecard (a report)."""
+    from immunoreset.trials.validate import validate as run_validation
+
+    try:
+        if not (0 < scale <= 100):
+            raise InputError("scale", scale, "(0, 100]")
+        with _progress() as prog:
+            task = prog.add_task("trials", total=None)
+            run_validation(scale=1.0 if quick else scale, seed=seed, out=out,
+                           progress=lambda d, t: prog.update(task, completed=d, total=t))
+    except InputError as exc:
+        _fail(str(exc))
+    console.print(f"wrote {out}")
 
 
 @app.command()
@@ -207,6 +246,12 @@ def _print_summary(outcomes, *, title: str) -> None:
     for row in summary_rows(outcomes):
         table.add_row(*row)
     console.print(table)
+
+
+from immunoreset.cli_trial import results_app, trial_app  # noqa: E402
+
+app.add_typer(trial_app, name="trial")
+app.add_typer(results_app, name="results")
 
 
 def main(argv: list[str] | None = None) -> int:

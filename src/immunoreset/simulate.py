@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 
 from immunoreset.engine.model import OBS_HSC, OBSERVED
-from immunoreset.engine.run import ChunkResult, run_chunk
+from immunoreset.engine.parallel import FrameReducer, balanced_chunk_size, run_chunks
+from immunoreset.engine.run import ChunkResult
 from immunoreset.errors import InputError, check_range
 from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
 from immunoreset.parameters import ParameterSet, default_parameters
@@ -17,7 +18,11 @@ from immunoreset.physiology.clones import clone_outcomes
 from immunoreset.population import Cohort, Patient, cohort_from_patient
 from immunoreset.population import streams as st
 from immunoreset.protocols.protocol import Protocol
-from immunoreset.vocabulary import HEMATOLOGY_OUTCOME_UNITS, IMMUNE_OUTCOME_UNITS
+from immunoreset.vocabulary import (
+    COMPLICATION_OUTCOME_UNITS,
+    HEMATOLOGY_OUTCOME_UNITS,
+    IMMUNE_OUTCOME_UNITS,
+)
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,15 @@ class SimulationResult:
 def simulate(cohort_or_patient: Cohort | Patient, protocol: Protocol, *,
              horizon_days: float = 365.0, seed: int | None = None,
              save: SaveSpec | None = None, params: ParameterSet | None = None,
-             chunk_size: int = 2048, progress=None) -> SimulationResult:
+             chunk_size: int = 2048, progress=None, workers: int = 1,
+             scheduler: str | None = None) -> SimulationResult:
     """Simulate every patient of a cohort (or digital twins of one patient) under ``protocol``.
 
-    The result is identical for one seed whatever ``chunk_size``: each patient draws only
-    from its own streams and is integrated alone. ``progress(done, total)`` is called after
-    each chunk when given.
+    The result is identical for one seed whatever ``chunk_size``, ``workers`` or
+    ``scheduler``: each patient draws only from its own streams and is integrated alone.
+    ``workers > 1`` runs chunks on that many local processes; ``scheduler`` (``"local"`` or
+    ``"tcp://host:port"``) on Dask (see :mod:`immunoreset.engine.parallel`).
+    ``progress(done, total)`` is called after each chunk when given.
     """
     horizon_days = check_range("horizon_days", horizon_days, 30, 36525, unit="days")
     params = params or default_parameters()
@@ -82,19 +90,21 @@ def simulate(cohort_or_patient: Cohort | Patient, protocol: Protocol, *,
     if chunk_size < 1:
         raise InputError("chunk_size", chunk_size, ">= 1")
     n = len(cohort)
+    if workers > 1:
+        chunk_size = balanced_chunk_size(n, chunk_size, workers)
     frames, trajs = [], []
-    for start in range(0, n, chunk_size):
-        sub = cohort.take(slice(start, min(n, start + chunk_size)))
-        res = run_chunk(sub, protocol, params, horizon_days=horizon_days)
-        frames.append(_outcome_frame(sub, res, params))
-        if start < save.max_patients:
-            trajs.append(_trajectory_frame(sub, res, save, limit=save.max_patients - start))
-        if progress is not None:
-            progress(min(n, start + chunk_size), n)
+    for chunk in run_chunks(cohort, protocol, params, horizon_days=horizon_days,
+                            chunk_size=chunk_size, workers=workers, scheduler=scheduler,
+                            on_chunk=progress, reduce=FrameReducer(save)):
+        outcome_rows, traj_rows = chunk.value
+        frames.append(outcome_rows)
+        if traj_rows is not None:
+            trajs.append(traj_rows)
     outcomes = pl.concat(frames)
     trajectories = (pl.concat(trajs).sort(["patient_id", "variable", "day"], maintain_order=True)
                     if trajs else _empty_traj())
-    units = dict(HEMATOLOGY_OUTCOME_UNITS) | dict(IMMUNE_OUTCOME_UNITS)
+    units = dict(HEMATOLOGY_OUTCOME_UNITS) | dict(IMMUNE_OUTCOME_UNITS) | \
+        dict(COMPLICATION_OUTCOME_UNITS)
     prov = base_provenance() | {
         "seed": cohort.seed,
         "n_patients": n,
@@ -112,7 +122,8 @@ def simulate(cohort_or_patient: Cohort | Patient, protocol: Protocol, *,
                             provenance=prov)
 
 
-def _outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl.DataFrame:
+def outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl.DataFrame:
+    """One row per patient of a chunk: inputs, graft, engraftment and clone outcomes."""
     g = res.inputs.graft
     i0 = int(np.searchsorted(res.grid.out_times, 0.0))
     host_surv = res.obs[:, i0, OBS_HSC] / res.inputs.y0[:, 0]
@@ -134,7 +145,8 @@ def _outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl
         **res.outcomes,
         **clones,
     }
-    order = [c for c in (*HEMATOLOGY_OUTCOME_UNITS, *IMMUNE_OUTCOME_UNITS) if c in cols]
+    order = [c for c in (*HEMATOLOGY_OUTCOME_UNITS, *IMMUNE_OUTCOME_UNITS,
+                         *COMPLICATION_OUTCOME_UNITS) if c in cols]
     order += [c for c in cols if c not in order]
     return pl.DataFrame({c: cols[c] for c in order})
 

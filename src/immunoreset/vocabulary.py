@@ -92,6 +92,15 @@ IMMUNE_OUTCOME_UNITS: Final = {
     "score_y5": "score units",
 }
 
+#: Complication and death columns, with units.
+COMPLICATION_OUTCOME_UNITS: Final = {
+    "infection_first_day": "day (first clinically documented infection; NaN if none)",
+    "severe_infection": "bool (first infection severe, or fatal)",
+    "cardiac_toxicity": "bool (cyclophosphamide cardiac toxicity, any grade)",
+    "death_day": "day (NaN if alive at the horizon)",
+    "death_cause": "one of DEATH_CAUSES (null if alive); background mortality not yet modelled",
+}
+
 
 def canonical_disease(name: str) -> str:
     """Return the canonical disease id for ``name`` (aliases accepted)."""

@@ -43,6 +43,8 @@ class DiseaseModel:
     progression_event: str
     remission_definition: str
     higher_is_worse: bool = True
+    #: disease-specific name of the progression event column (e.g. ``organ_failure_day``)
+    progression_alias: str | None = None
 
     def p(self, params: ParameterSet, key: str) -> float:
         return params.value(f"disease.{self.id}.{key}")

@@ -15,4 +15,5 @@ MODEL = DiseaseModel(
     score_unit="points (0-51)",
     progression_event="major organ failure (heart, lung, kidney)",
     remission_definition=">= 25 % fall of mRSS at 1 year without major organ failure",
+    progression_alias="organ_failure_day",
 )

@@ -49,6 +49,8 @@ _EV_CLONE_SIZE = 4  # 4
 _EV_EXTINCTION = 8  # 4
 _EV_PROGRESSION = 12
 _EV_SCORE = 13  # normal
+_EV_HAZARDS = 14  # 5 thresholds: infection, death (infection, toxicity, disease), cardiac
+EV_SEVERE = 19
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,11 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     immune_steady_state(p, y0, counts)
     ev = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
     _autoimmune_parameters(p, y0, v, params, cohort, counts, ev)
+    if not protocol.is_transplant and protocol.comparator_schedule.r0_factor != 1.0:
+        # immunomodulatory comparator: lowers every family's reproduction ratio from day 0
+        p[:, L.AUTO_R0:L.AUTO_R0 + L.N_CLONES] *= protocol.comparator_schedule.r0_factor
     modelled = _disease_parameters(p, y0, params, cohort, ev)
+    _complication_parameters(p, params, cohort, protocol, modelled)
 
     # doses (mg per patient)
     nd = max(1, len(doses))
@@ -200,13 +206,15 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         params.value("supportive.rbc_min_interval"),
         params.value("supportive.gcsf_stop_anc"),
     ])
-    thresholds = np.empty((n, 4, 2))
+    thresholds = np.empty((n, 9, 2))
     thresholds[:, 0] = 500.0
     thresholds[:, 1] = 20000.0
     thresholds[:, 2, 0] = np.inf
     thresholds[:, 2, 1] = -np.log(np.clip(ev[:, _EV_PROGRESSION], 1e-300, 1.0))
     thresholds[:, 3, 0] = params.value("autoimmunity.remission_threshold")
     thresholds[:, 3, 1] = params.value("autoimmunity.relapse_threshold")
+    thresholds[:, 4:9, 0] = np.inf
+    thresholds[:, 4:9, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS:_EV_HAZARDS + 5], 1e-300, 1.0))
     return KernelInputs(p=p, y0=y0, d_agent=d_agent, d_t0=d_t0, d_dur=d_dur, d_amount=d_amount,
                         imp_t=imp_t, imp_mult=imp_mult, imp_add=imp_add, imp_move=imp_move,
                         atol=atol, rules=rules, thresholds=thresholds,
@@ -384,6 +392,63 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
     y0[:, L.ACT] = s0
     y0[:, L.DMG] = 0.0
     return True
+
+
+def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort,
+                             protocol: Protocol, modelled: bool) -> None:
+    c = "complications"
+    p[:, L.C_INF_NEUT] = params.value(f"{c}.infection_rate_neutropenia")
+    p[:, L.C_INF_CD4] = params.value(f"{c}.infection_rate_low_cd4")
+    p[:, L.C_INF_BASE] = params.value(f"{c}.infection_rate_baseline")
+    p[:, L.C_CD4_LOW] = params.value(f"{c}.cd4_low_threshold")
+    p[:, L.C_FATAL_NEUT] = params.value(f"{c}.fatal_infection_rate_neutropenia")
+    p[:, L.C_FATAL_CD4] = params.value(f"{c}.fatal_infection_rate_low_cd4")
+    hct_ci = cohort.extra.get("hct_ci", np.zeros(len(cohort)))
+    mult = np.exp(params.value(f"{c}.trm_age_coefficient") * (cohort.age_years - 40.0)
+                  + params.value(f"{c}.trm_hct_ci_coefficient") * hct_ci)
+    vol = protocol.centre_autoimmune_transplants
+    if vol is not None and vol < 5:
+        mult = mult * params.value(f"{c}.centre_rr_lt5")
+    elif vol is not None and vol <= 15:
+        mult = mult * params.value(f"{c}.centre_rr_5_15")
+    p[:, L.C_TRM_MULT] = mult
+    # hazards per power of exposure, scaled so that the reference regimen (cyclophosphamide
+    # 50 mg/kg x 4 in a typical 70-kg adult) gives the reference probabilities
+    g_c = params.value(f"{c}.cardiac_exposure_power")
+    g_t = params.value(f"{c}.toxicity_intensity_power")
+    ref_c, ref_k = _reference_exposures(params, g_c, g_t)
+    card = -math.log(1.0 - params.value(f"{c}.cardiac_toxicity_at_reference")) / ref_c
+    p[:, L.C_CARD_POWER] = g_c
+    p[:, L.C_TOX_POWER] = g_t
+    dis_mult = 1.0
+    key = f"disease.{cohort.disease}.cardiac_toxicity_multiplier"
+    if key in params:
+        dis_mult = params.value(key)
+    p[:, L.C_CARD_PER_AUC] = card * dis_mult
+    p[:, L.C_CARD_FATAL] = params.value(f"{c}.cardiac_toxicity_fatal_share")
+    p[:, L.C_TOX_OTHER] = -math.log(1.0 - params.value(f"{c}.other_fatal_toxicity_at_reference")
+                                    ) / ref_k
+    if modelled:
+        p[:, L.C_DIS_ACT] = params.value(f"disease.{cohort.disease}.death_rate_activity")
+        p[:, L.C_DIS_DMG] = params.value(f"disease.{cohort.disease}.death_rate_progression")
+
+
+def _reference_exposures(params: ParameterSet, g_c: float, g_t: float) -> tuple[float, float]:
+    """∫C_CY^γ_C dt and ∫κ_prog^γ_T dt of cyclophosphamide 50 mg/kg × 4 (1-h infusions,
+    24 h apart) in a typical 70-kg, 1.8-m² adult, by quadrature of the closed-form PK."""
+    from immunoreset.physiology.pharmacology import one_compartment_infusion
+
+    k, vol = typical_pk(params, "cyclophosphamide", weight_kg=np.array([70.0]),
+                        bsa_m2=np.array([1.8]))
+    kk, vv = float(k[0]), float(vol[0])
+    kappa = kill_constant(params, "cyclophosphamide", "progenitor")
+    t = np.linspace(0.0, 8.0, 80001)
+    c = np.zeros_like(t)
+    for day in range(4):
+        c += np.array([one_compartment_infusion(x, kk, vv, float(day), 1.0 / 24.0,
+                                                50.0 * 70.0) for x in t])
+    dt = t[1] - t[0]
+    return float(np.sum(c ** g_c) * dt), float(np.sum((kappa * c) ** g_t) * dt)
 
 
 def _tbi_impulses(imp_t, imp_mult, p, params, tbis) -> None:

@@ -48,8 +48,14 @@ NKCELL: Final = 29
 N_CLONES: Final = 4
 AUTO0: Final = 30  # autoreactive effector memory clone families AUTO0 .. AUTO0+3
 ACT: Final = AUTO0 + N_CLONES  # disease activity score (disease layer)
-DMG: Final = ACT + 1  # cumulative organ damage index (disease layer, 0..1)
-N_STATES: Final = DMG + 1
+DMG: Final = ACT + 1  # integrated progression hazard (disease layer)
+# complications: integrated hazards (events fire at pre-drawn unit-exponential thresholds)
+H_INF: Final = DMG + 1  # first clinically documented infection
+H_DINF: Final = H_INF + 1  # treatment-related death from infection
+H_DTOX: Final = H_INF + 2  # treatment-related death from organ toxicity
+H_DDIS: Final = H_INF + 3  # disease-related death
+H_CARD: Final = H_INF + 4  # cardiac toxicity (any grade)
+N_STATES: Final = H_CARD + 1
 
 STATE_NAMES: Final = (
     "n_hsc", "n_mpp", "n_gmp", "n_t1", "n_t2", "n_t3", "neutrophils",
@@ -58,6 +64,8 @@ STATE_NAMES: Final = (
     "thymus", "lymphoid_lag1", "lymphoid_lag2", "cd4_naive", "cd4_trec", "cd4_memory_old",
     "cd4_memory_new", "cd8_naive", "cd8_memory_old", "cd8_memory_new", "treg", "b_cells",
     "nk_cells", "auto_1", "auto_2", "auto_3", "auto_4", "activity", "damage",
+    "hazard_infection", "hazard_death_infection", "hazard_death_toxicity",
+    "hazard_death_disease", "hazard_cardiac",
 )
 assert len(STATE_NAMES) == N_STATES
 
@@ -138,5 +146,15 @@ AUTO_REF = _a()  # baseline total autoreactive load (cells/uL)
 # disease layer
 D_KIN, D_KOUT, D_SMAX, D_SFLOOR, D_DMG_RATE = _a(), _a(), _a(), _a(), _a()
 D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
+# complications
+C_INF_NEUT, C_INF_CD4, C_INF_BASE = _a(), _a(), _a()  # infection hazards (1/day)
+C_FATAL_NEUT, C_FATAL_CD4 = _a(), _a()  # infection-death hazards (1/day)
+C_TRM_MULT = _a()  # patient/centre multiplier on treatment-related hazards
+C_CARD_PER_AUC = _a()  # cardiac toxicity hazard per cyclophosphamide exposure (L/(mg day))
+C_CARD_FATAL = _a()  # fatal share of cardiac toxicity
+C_CARD_POWER, C_TOX_POWER = _a(), _a()  # dose-intensity exponents
+C_TOX_OTHER = _a()  # other fatal organ toxicity per unit cytotoxic kill exposure
+C_DIS_ACT, C_DIS_DMG = _a(), _a()  # disease death: per activity, per progression hazard
+C_CD4_LOW = _a()  # CD4 level (cells/uL) below which late infections rise
 TBI_THY_D0 = _a()  # not used in the rhs; kept for provenance of the TBI impulse
 N_PARAMS: Final = _a.n

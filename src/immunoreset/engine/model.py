@@ -12,6 +12,7 @@ import numpy as np
 
 from immunoreset.engine import layout as L
 from immunoreset.physiology.autoimmunity import auto_rhs, effective_r
+from immunoreset.physiology.complications import hazard_rhs
 from immunoreset.physiology.hematopoiesis import blood_rhs
 from immunoreset.physiology.immunity import immune_rhs, lymphopenia_factor, thymic_output
 from immunoreset.physiology.pharmacology import AGENT_INDEX, agent_concentrations
@@ -86,6 +87,8 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
     dydt[L.ACT] = p[L.D_KIN] * act * (p[L.D_SMAX] - y[L.ACT]) / p[L.D_SMAX] \
         - p[L.D_KOUT] * (y[L.ACT] - p[L.D_SFLOOR])
     dydt[L.DMG] = p[L.D_DMG_RATE] * act
+    anc = y[L.NEUT] / p[L.BLOOD_VOLUME_UL_PER_KG]
+    hazard_rhs(y, p, anc, t4 + y[L.TREG], conc[0], kp, act, dydt)
 
 
 @nb.njit(cache=True)

@@ -12,8 +12,8 @@ from scipy.integrate import solve_ivp
 
 from immunoreset.engine import layout as L
 from immunoreset.engine.assemble import KernelInputs
-from immunoreset.engine.model import N_OBS, activity, apply_rules, observe, rhs
-from immunoreset.engine.solver import CROSS_FROM, N_CROSS, _stop_times
+from immunoreset.engine.model import N_OBS, apply_rules, observe, rhs
+from immunoreset.engine.solver import CROSS_FROM, N_CROSS, _cross_value, _stop_times
 
 
 def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
@@ -44,7 +44,6 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
     y = ki.y0[i].copy()
     t = ki.t_start
     nfev = 0
-    bv = p[L.BLOOD_VOLUME_UL_PER_KG]
     idx_out = {round(float(v), 9): k for k, v in enumerate(out_times)}
     idx_chk = {round(float(v), 9): k for k, v in enumerate(check_times)}
     if round(t, 9) in idx_out:
@@ -52,13 +51,7 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
         obs[idx_out[round(t, 9)]] = o
 
     def cval(yy: np.ndarray, j: int) -> float:
-        if j == 0:
-            return yy[L.NEUT] / bv
-        if j == 1:
-            return yy[L.PLT] / bv
-        if j == 2:
-            return yy[L.DMG]
-        return activity(yy, p)
+        return float(_cross_value(yy, p, j))
 
     for ts in stops:
         sol = solve_ivp(fun, (t, ts), y, method=method, rtol=rtol, atol=atol, dense_output=True)

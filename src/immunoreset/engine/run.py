@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from immunoreset.engine.assemble import KernelInputs, assemble
+from immunoreset.engine.assemble import EV_SEVERE, KernelInputs, assemble
 from immunoreset.engine.model import N_OBS, OBS_ANC, OBS_HB, OBS_LYMPH, OBS_PLT
 from immunoreset.engine.solver import (
     CROSS_ANC,
@@ -16,10 +16,12 @@ from immunoreset.engine.solver import (
     N_CROSS,
     integrate_batch,
 )
+from immunoreset.outcomes.complications import censor_after_death, complication_outcomes
 from immunoreset.outcomes.hematology import hematology_outcomes
 from immunoreset.outcomes.immune import disease_outcomes, immune_outcomes
 from immunoreset.parameters import ParameterSet
 from immunoreset.population import Cohort
+from immunoreset.population import streams as st
 from immunoreset.protocols.protocol import Protocol
 
 #: daily grid and supportive-care checks until this day; weekly afterwards
@@ -96,6 +98,9 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     out.update(immune_outcomes(grid.out_times, obs))
     out.update(disease_outcomes(cohort.disease, ki.disease_modelled, grid.out_times, obs,
                                 cross[:, CROSS_RELAPSE], cross[:, CROSS_ORGAN], params))
+    u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
+    out.update(complication_outcomes(cross, u[:, EV_SEVERE], params))
+    censor_after_death(out)
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]
     return ChunkResult(grid=grid, obs=obs, crossings=cross, tx_log=tx, status=status,

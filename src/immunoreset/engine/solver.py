@@ -37,9 +37,13 @@ E1, E3, E4, E5, E6, E7 = (-71 / 57600, 71 / 16695, -71 / 1920, 17253 / 339200, -
 #: pre-drawn unit-exponential threshold), 3 = autoreactive activity (relapse).
 #: ``thresholds[j] = (below, cross)``: a crossing is the first upward crossing of ``cross``
 #: at or after ``CROSS_FROM[j]`` that follows a value below ``below`` at or after that time.
-N_CROSS = 4
-CROSS_ANC, CROSS_PLT, CROSS_ORGAN, CROSS_RELAPSE = range(N_CROSS)
-CROSS_FROM = np.array([0.0, 0.0, -1e9, 0.0])
+#: 4–8: integrated complication hazards (first infection, infection death, toxicity death,
+#: disease death, cardiac toxicity), events at pre-drawn unit-exponential thresholds.
+N_CROSS = 9
+(CROSS_ANC, CROSS_PLT, CROSS_ORGAN, CROSS_RELAPSE, CROSS_INFECTION, CROSS_DEATH_INFECTION,
+ CROSS_DEATH_TOXICITY, CROSS_DEATH_DISEASE, CROSS_CARDIAC) = range(N_CROSS)
+_HAZARD_STATE = (L.H_INF, L.H_DINF, L.H_DTOX, L.H_DDIS, L.H_CARD)
+CROSS_FROM = np.array([0.0, 0.0, -1e9, 0.0, -1e9, -1e9, -1e9, -1e9, -1e9])
 
 STATUS_OK, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW = 0, 1, 2
 
@@ -53,7 +57,17 @@ def _cross_value(y: np.ndarray, p: np.ndarray, j: int) -> float:
         return y[L.PLT] / bv
     if j == 2:
         return y[L.DMG]
-    return activity(y, p)
+    if j == 3:
+        return activity(y, p)
+    if j == 4:
+        return y[L.H_INF]
+    if j == 5:
+        return y[L.H_DINF]
+    if j == 6:
+        return y[L.H_DTOX]
+    if j == 7:
+        return y[L.H_DDIS]
+    return y[L.H_CARD]
 
 
 @nb.njit(cache=True)

@@ -73,6 +73,9 @@ def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.nd
     progressed_y1 = progression_day <= 365.0
     remission = dm.remission(s0, y["score_y1"], progressed_y1, params)
     remission = np.where(np.isnan(y["score_y1"]), False, remission)
-    return {"remission": remission.astype(bool), "relapse_day": relapse_day,
-            "progression_day": progression_day, "score_name": np.full(n, dm.score_name),
-            "score_baseline": s0, **y}
+    out = {"remission": remission.astype(bool), "relapse_day": relapse_day,
+           "progression_day": progression_day, "score_name": np.full(n, dm.score_name),
+           "score_baseline": s0, **y}
+    if dm.progression_alias:
+        out[dm.progression_alias] = progression_day
+    return out

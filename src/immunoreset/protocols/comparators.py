@@ -32,6 +32,10 @@ class Comparator(BaseModel):
     title: str
     citation: str
     doses: tuple[ScheduledDose, ...]
+    #: immunomodulation without cytotoxic doses (disease-modifying therapy): multiplies the
+    #: reproduction ratio of every autoreactive family from day 0 (``1 − efficacy``)
+    r0_factor: float = Field(default=1.0, gt=0, le=1)
+    r0_factor_source: str = ""
 
     def describe(self) -> str:
         """Plain-words description with citation."""
@@ -59,4 +63,6 @@ def comparator(name: str) -> Comparator:
     if r["dose"]:
         doses = tuple(ScheduledDose(**r["dose"], day=i * r["every_days"])
                       for i in range(int(r["count"])))
-    return Comparator(name=name, title=r["title"], citation=r["citation"], doses=doses)
+    return Comparator(name=name, title=r["title"], citation=r["citation"], doses=doses,
+                      r0_factor=float(r.get("r0_factor", 1.0)),
+                      r0_factor_source=str(r.get("r0_factor_source", "")))

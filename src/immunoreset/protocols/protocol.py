@@ -32,6 +32,10 @@ class Protocol(BaseModel):
     cryopreserved: bool = True
     cd34_dose_per_kg: float | None = Field(default=None, gt=0)
     allogeneic: bool = False
+    centre_autoimmune_transplants: int | None = Field(
+        default=None, ge=0, le=10000,
+        description="autoimmune transplants done by the centre (CIBMTR volume categories); "
+                    "None = an experienced centre (> 15)")
     mobilisation: MobilisationSpec = Field(
         default_factory=lambda: MobilisationSpec.cy_gcsf(cy_g_per_m2=2.0)
     )

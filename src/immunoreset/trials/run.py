@@ -1,0 +1,505 @@
+"""``run_trial``: screen, randomise, simulate every arm, censor, compute endpoints.
+
+Steps (each reproducible from the seed alone):
+
+1. **Screening.** Virtual patients ``0, 1, 2, …`` are sampled from the disease population
+   (:func:`~immunoreset.population.sample_cohort`, patient *k* depends only on (seed, k)) and
+   checked against the spec's inclusion and exclusion criteria until ``population.n`` are
+   eligible. Criteria on covariates the cohort does not carry are *not applied* and listed as
+   such in the CONSORT flow. The screen-failure rate is excluded / screened.
+2. **Randomisation.** Simple randomisation with the allocation ratios: patient *k* draws
+   ``u = Generator(PCG64(SeedSequence(seed, spawn_key=(k, 100)))).random(2)``; ``u[0]`` picks
+   the arm (cumulative allocation), ``u[1]`` the drop-out time ``−ln(1−u[1]) / λ`` years
+   (``λ = dropout_per_year``; none when 0). The arm of a patient therefore never depends on
+   the other patients, the chunking or the workers.
+3. **Simulation.** Transplant arms run :func:`immunoreset.simulate` (graft infusion
+   ``days_randomisation_to_infusion`` after randomisation; horizon = follow-up − that delay).
+   Comparator arms with a schedule in ``data/comparators.yaml`` run :func:`simulate` too
+   (treatment starts at randomisation). An arm naming an unmodelled comparator
+   (:data:`~immunoreset.trials.spec.UNMODELLED_COMPARATORS`) is randomised but **not
+   simulated**, and its endpoints say so. A custom ``simulator`` (same signature as
+   :func:`model_simulator`, minus ``workers``/``scheduler``/``progress``) replaces both —
+   the tests use one that writes the full outcome-column contract.
+4. **Censoring and endpoints.** ``censor_years = min(follow_up_years, drop-out)``; endpoints
+   from the patients table (:mod:`immunoreset.trials.endpoints`).
+
+Same seed → identical patients table and ``endpoints.csv`` whatever ``workers``.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+
+from immunoreset.errors import InputError
+from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
+from immunoreset.population import Cohort, Population, sample_cohort
+from immunoreset.population import streams as st
+from immunoreset.trials.endpoints import (
+    CONTRACT_UNITS,
+    DAYS_PER_YEAR,
+    compare_with_reference,
+    compute_endpoints,
+)
+from immunoreset.trials.spec import (
+    MODELLED_COVARIATES,
+    ArmSpec,
+    ComparatorProtocol,
+    Criterion,
+    TrialSpec,
+    load_spec,
+    parse_spec,
+)
+
+#: spawn-key purpose of the randomisation stream (``SeedSequence(seed, spawn_key=(k, 100))``)
+RANDOMISATION_PURPOSE = 100
+#: patients per chunk handed to a custom simulator (results do not depend on it)
+DEFAULT_CHUNK_SIZE = 256
+#: transplant-arm patients whose blood-count trajectories are kept for the report
+TRAJECTORY_PATIENTS = 100
+
+#: Columns of the disease layer. For a disease without a module the simulator writes
+#: ``score_name = "not modelled"`` with False/NaN placeholders; :func:`run_trial` turns those
+#: into nulls (not modelled) so that they are never read as "no event" or "no remission".
+DISEASE_COLUMNS = ("remission", "relapse_day", "progression_day", "score_name",
+                   "score_baseline", "score_y1", "score_y2", "score_y5")
+NOT_MODELLED_MARK = "not modelled"
+
+_COVARIATE_COLUMNS = ("age_years", "female", "weight_kg", "height_cm", "bsa_m2",
+                      "disease_duration_years", "anc_per_uL", "platelets_per_uL",
+                      "hemoglobin_g_per_dL", "lymphocytes_per_uL")
+
+
+# ----------------------------------------------------------------------------- simulators
+
+@dataclass(frozen=True)
+class ArmSimulation:
+    """What a simulator returns for one arm (or chunk of it).
+
+    ``outcomes``: one row per patient, ``patient_id`` plus outcome columns (day columns in
+    days after graft infusion, or after randomisation for comparator arms; NaN = no event);
+    ``None`` when the arm cannot be simulated, with the reason in ``note``.
+    """
+
+    outcomes: pl.DataFrame | None
+    units: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    provenance: dict = field(default_factory=dict)
+    trajectories: pl.DataFrame | None = None
+
+
+class ArmSimulator(Protocol):
+    """``simulator(cohort, arm, *, horizon_days, disease) -> ArmSimulation`` (picklable when
+    used with ``workers > 1``)."""
+
+    def __call__(self, cohort: Cohort, arm: ArmSpec, *, horizon_days: float,
+                 disease: str) -> ArmSimulation: ...
+
+
+def model_simulator(cohort: Cohort, arm: ArmSpec, *, horizon_days: float, disease: str,
+                    workers: int = 1, scheduler: Any = None,
+                    progress: Callable[[int, int], None] | None = None) -> ArmSimulation:
+    """The built-in simulator: :func:`immunoreset.simulate` for transplant arms and modelled
+    comparators; unmodelled comparators come back not simulated (``outcomes=None``)."""
+    from immunoreset.simulate import SaveSpec, simulate
+
+    if isinstance(arm.protocol, ComparatorProtocol) and not arm.protocol.is_modelled:
+        return ArmSimulation(None, note=f"comparator {arm.protocol.comparator!r} has no model "
+                                        "yet")
+    save = SaveSpec(max_patients=TRAJECTORY_PATIENTS, day_max=60.0)
+    res = simulate(cohort, arm.protocol.to_protocol(), horizon_days=horizon_days, save=save,
+                   workers=workers, scheduler=scheduler, progress=progress)
+    prov = {k: res.provenance[k] for k in ("protocol", "conditioning", "parameters",
+                                            "horizon_days", "engraftment_definitions")
+            if k in res.provenance}
+    return ArmSimulation(res.outcomes, units=dict(res.units), provenance=prov,
+                         trajectories=res.trajectories)
+
+
+def _call_chunk(simulator: ArmSimulator, cohort: Cohort, arm: ArmSpec, horizon_days: float,
+                disease: str) -> ArmSimulation:
+    return simulator(cohort, arm, horizon_days=horizon_days, disease=disease)
+
+
+def _start_method() -> str:
+    methods = mp.get_all_start_methods()
+    return "forkserver" if sys.platform == "linux" and "forkserver" in methods else "spawn"
+
+
+def _run_custom(simulator: ArmSimulator, cohort: Cohort, arm: ArmSpec, *, horizon_days: float,
+                disease: str, workers: int, chunk_size: int,
+                progress: Callable[[int, int], None] | None) -> ArmSimulation:
+    """A custom simulator over patient chunks, in this process or on ``workers`` processes."""
+    n = len(cohort)
+    chunks = [_take(cohort, slice(s, min(n, s + chunk_size))) for s in range(0, n, chunk_size)]
+    if workers > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=mp.get_context(_start_method())) as pool:
+            futures = [pool.submit(_call_chunk, simulator, c, arm, horizon_days, disease)
+                       for c in chunks]
+            parts = []
+            for f, c in zip(futures, chunks, strict=True):
+                parts.append(f.result())
+                if progress:
+                    progress(len(c), n)
+    else:
+        parts = []
+        for c in chunks:
+            parts.append(_call_chunk(simulator, c, arm, horizon_days, disease))
+            if progress:
+                progress(len(c), n)
+    missing = [p for p in parts if p.outcomes is None]
+    if missing:
+        return ArmSimulation(None, note=missing[0].note)
+    trajs = [p.trajectories for p in parts if p.trajectories is not None]
+    return ArmSimulation(pl.concat([p.outcomes for p in parts], how="diagonal_relaxed"),
+                         units=parts[0].units, note=parts[0].note,
+                         provenance=parts[0].provenance,
+                         trajectories=pl.concat(trajs) if trajs else None)
+
+
+# ----------------------------------------------------------------------------- cohorts
+
+def _take(cohort: Cohort, idx: np.ndarray | slice) -> Cohort:
+    """``Cohort.take`` that also subsets per-patient arrays in ``extra``."""
+    n = len(cohort)
+    sub = cohort.take(idx)
+    extra = {k: (v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v)
+             for k, v in cohort.extra.items()}
+    return replace(sub, extra=extra)
+
+
+def _concat(parts: list[Cohort]) -> Cohort:
+    first = parts[0]
+    arrays = {k: np.concatenate([getattr(p, k) for p in parts])
+              for k, v in first.__dict__.items() if isinstance(v, np.ndarray)}
+    extra = {}
+    for k, v in first.extra.items():
+        if isinstance(v, np.ndarray) and v.shape[:1] == (len(first),):
+            extra[k] = np.concatenate([p.extra[k] for p in parts])
+    return replace(first, **arrays, extra=extra)
+
+
+def covariate(cohort: Cohort, name: str) -> np.ndarray | None:
+    """A covariate of every patient, or ``None`` when the cohort does not carry it."""
+    if name in MODELLED_COVARIATES and isinstance(getattr(cohort, name, None), np.ndarray):
+        return np.asarray(getattr(cohort, name), dtype=float)
+    v = cohort.extra.get(name)
+    if isinstance(v, np.ndarray) and v.shape == (len(cohort),):
+        return np.asarray(v, dtype=float)
+    return None
+
+
+# ----------------------------------------------------------------------------- screening
+
+@dataclass(frozen=True)
+class _Screen:
+    cohort: Cohort  # the eligible patients, in id order
+    table: pl.DataFrame  # every screened patient
+    flow: dict
+
+
+def _criterion_fails(c: Criterion, kind: str, x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        if kind == "inclusion":
+            ok = np.isfinite(x)
+            if c.min is not None:
+                ok &= x >= c.min
+            if c.max is not None:
+                ok &= x <= c.max
+            return ~ok
+        bad = np.zeros(x.shape, dtype=bool)
+        if c.above is not None:
+            bad |= x > c.above
+        if c.below is not None:
+            bad |= x < c.below
+        return bad
+
+
+def _screen(spec: TrialSpec, seed: int) -> _Screen:
+    pop = Population(disease=spec.disease)
+    n = spec.population.n
+    criteria = [("inclusion", c) for c in spec.population.inclusion] + \
+               [("exclusion", c) for c in spec.population.exclusion]
+    cap = math.ceil(n * spec.population.max_screened_per_randomised)
+    block = max(64, 2 * n)
+    start, found = 0, 0
+    kept: list[Cohort] = []
+    frames: list[pl.DataFrame] = []
+    not_applied: dict[int, str] = {}
+    while found < n:
+        if start >= cap:
+            raise InputError("population", f"{found} of {start} screened patients eligible",
+                             f"criteria that at least {n} of {cap} sampled patients meet "
+                             "(raise population.max_screened_per_randomised or relax them)")
+        c = sample_cohort(pop, block, seed=seed, start=start)
+        fails = np.zeros(block, dtype=bool)
+        reason = np.full(block, "", dtype=object)
+        for i, (kind, crit) in enumerate(criteria):
+            x = None if crit.covariate is None else covariate(c, crit.covariate)
+            if x is None:
+                not_applied[i] = ("text-only criterion" if crit.covariate is None
+                                  else "covariate not modelled")
+                continue
+            f = _criterion_fails(crit, kind, x)
+            reason = np.where(f & (reason == ""), f"{kind}: {crit.label()}", reason)
+            fails |= f
+        eligible = ~fails
+        # stop at the n-th eligible patient
+        idx = np.flatnonzero(eligible)
+        need = n - found
+        stop = block if idx.size < need else int(idx[need - 1]) + 1
+        sel = slice(0, stop)
+        c = _take(c, sel)
+        frames.append(_covariate_frame(c).with_columns(
+            pl.Series("eligible", eligible[sel]),
+            pl.Series("screen_failure_reason", reason[sel].astype(str))))
+        kept.append(_take(c, np.flatnonzero(eligible[sel])))
+        found += int(eligible[sel].sum())
+        start += block
+    table = pl.concat(frames)
+    screened = table.height
+    counts = []
+    for i, (kind, crit) in enumerate(criteria):
+        row = {"kind": kind, "criterion": crit.label(), "text": crit.text,
+               "source": crit.source}
+        if i in not_applied:
+            row |= {"applied": False, "n_failed": None,
+                    "note": f"not applied: {not_applied[i]}"}
+        else:
+            failed = table.filter(pl.col("screen_failure_reason") == f"{kind}: {crit.label()}")
+            row |= {"applied": True, "n_failed": failed.height,
+                    "note": "first failed criterion"}
+        counts.append(row)
+    flow = {"screened": screened, "eligible": n, "excluded": screened - n,
+            "screen_failure_rate": (screened - n) / screened,
+            "criteria": counts}
+    return _Screen(cohort=_concat(kept), table=table, flow=flow)
+
+
+def _covariate_frame(c: Cohort) -> pl.DataFrame:
+    cols: dict[str, Any] = {"patient_id": c.patient_id}
+    for k in _COVARIATE_COLUMNS:
+        v = getattr(c, k)
+        if k == "female":
+            cols["sex"] = np.where(v, "F", "M")
+        else:
+            cols[k] = v
+    for k, v in c.extra.items():
+        if isinstance(v, np.ndarray) and v.shape == (len(c),):
+            cols[k] = v
+    return pl.DataFrame(cols)
+
+
+# ----------------------------------------------------------------------------- randomisation
+
+def randomisation_draws(seed: int, patient_ids: np.ndarray) -> np.ndarray:
+    """``[n, 2]`` uniforms per patient from ``SeedSequence(seed, spawn_key=(k, 100))``:
+    column 0 chooses the arm, column 1 the drop-out time."""
+    out = np.empty((len(patient_ids), 2))
+    for i, k in enumerate(patient_ids):
+        ss = np.random.SeedSequence(seed, spawn_key=(int(k), RANDOMISATION_PURPOSE))
+        out[i] = np.random.Generator(np.random.PCG64(ss)).random(2)
+    return out
+
+
+def randomise(spec: TrialSpec, seed: int, patient_ids: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(arm index, drop-out years) per patient (simple randomisation; see module doc)."""
+    u = randomisation_draws(seed, patient_ids)
+    cum = np.cumsum([a.allocation for a in spec.arms])
+    cum[-1] = 1.0
+    arm = np.minimum(np.searchsorted(cum, u[:, 0], side="right"), len(spec.arms) - 1)
+    lam = spec.dropout_per_year
+    dropout = -np.log1p(-u[:, 1]) / lam if lam > 0 else np.full(len(patient_ids), np.inf)
+    return arm, dropout
+
+
+# ----------------------------------------------------------------------------- result
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One simulated trial.
+
+    ``patients``: one row per randomised patient (covariates, arm, trial-time columns,
+    outcomes; null = not modelled, NaN = no event). ``screening``: every screened patient with
+    ``eligible`` and the first failed criterion. ``flow``: CONSORT counts. ``endpoints``: the
+    ``endpoints.csv`` rows (DESIGN §6 columns + ``note``). ``comparison``: simulated vs
+    published (:func:`~immunoreset.trials.endpoints.compare_with_reference`).
+    """
+
+    spec: TrialSpec
+    seed: int
+    patients: pl.DataFrame
+    screening: pl.DataFrame
+    flow: dict
+    endpoints: pl.DataFrame
+    comparison: pl.DataFrame
+    units: dict[str, str]
+    provenance: dict
+    trajectories: pl.DataFrame | None = None
+
+    def write(self, out: str | Path, *, overwrite: bool = False, report: bool = True) -> Path:
+        """Write ``endpoints.csv``, ``patients.parquet``, ``screening.parquet``,
+        ``reference_comparison.csv``, ``provenance.json`` and ``report.html`` atomically."""
+        with atomic_output_dir(out, overwrite=overwrite) as tmp:
+            self.endpoints.write_csv(tmp / "endpoints.csv")
+            self.patients.write_parquet(tmp / "patients.parquet")
+            self.screening.write_parquet(tmp / "screening.parquet")
+            self.comparison.write_csv(tmp / "reference_comparison.csv")
+            if self.trajectories is not None and self.trajectories.height:
+                self.trajectories.write_parquet(tmp / "trajectories.parquet")
+            write_json(tmp / "provenance.json", self.provenance | {"units": self.units,
+                                                                   "flow": self.flow})
+            if report:
+                from immunoreset.report.html import write_report
+
+                write_report(self, tmp / "report.html")
+        return Path(out)
+
+
+def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 1,
+              scheduler: Any = None, simulator: ArmSimulator | None = None,
+              chunk_size: int = DEFAULT_CHUNK_SIZE,
+              progress: Callable[[int, int], None] | None = None) -> TrialResult:
+    """Run the in-silico trial described by ``spec`` (a :class:`TrialSpec`, a mapping or a
+    YAML path) with ``seed``; see the module docstring for the steps.
+
+    ``workers > 1`` simulates on that many local processes and ``scheduler`` on Dask (model
+    simulator only); neither changes a single number. ``simulator`` replaces the built-in
+    :func:`model_simulator`. ``progress(done, total)`` counts simulated patients.
+    """
+    if isinstance(spec, str | Path):
+        spec = load_spec(spec)
+    spec = parse_spec(spec)
+    seed = st.normalize_seed(seed)
+    if not isinstance(workers, int) or workers < 1:
+        raise InputError("workers", workers, "an integer >= 1")
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InputError("chunk_size", chunk_size, "an integer >= 1")
+    if scheduler is not None and simulator is not None:
+        raise InputError("scheduler", scheduler, "None with a custom simulator")
+
+    screen = _screen(spec, seed)
+    cohort = screen.cohort
+    arm_idx, dropout = randomise(spec, seed, cohort.patient_id)
+    follow_days = spec.follow_up_years * DAYS_PER_YEAR
+    total = len(cohort)
+    done = [0]
+
+    def _tick(k: int) -> None:
+        done[0] += k
+        if progress is not None:
+            progress(min(done[0], total), total)
+
+    frames, units, arm_prov, arm_flow, trajs = [], dict(CONTRACT_UNITS), {}, {}, []
+    for i, arm in enumerate(spec.arms):
+        sel = np.flatnonzero(arm_idx == i)
+        delay = arm.protocol.delay_days
+        base = _covariate_frame(_take(cohort, sel)).with_columns(
+            pl.lit(arm.name).alias("arm"),
+            pl.lit(float(delay)).alias("days_randomisation_to_infusion"),
+            pl.Series("dropout_years", dropout[sel]),
+            pl.Series("censor_years", np.minimum(dropout[sel], spec.follow_up_years)),
+            pl.Series("dropped_out", dropout[sel] < spec.follow_up_years),
+        )
+        horizon = max(30.0, follow_days - delay)
+        if sel.size == 0:
+            sim = ArmSimulation(None, note="no patients randomised to this arm")
+        elif simulator is None:
+            last = [0]
+
+            def _arm_progress(d: int, t: int, last: list[int] = last) -> None:
+                _tick(d - last[0])
+                last[0] = d
+
+            sim = model_simulator(_take(cohort, sel), arm, horizon_days=horizon,
+                                  disease=spec.disease, workers=workers, scheduler=scheduler,
+                                  progress=_arm_progress)
+        else:
+            sim = _run_custom(simulator, _take(cohort, sel), arm, horizon_days=horizon,
+                              disease=spec.disease, workers=workers, chunk_size=chunk_size,
+                              progress=lambda k, t: _tick(k))
+        simulated = sim.outcomes is not None
+        if simulated:
+            out = _null_unmodelled_disease(sim.outcomes)
+            extra = [c for c in out.columns if c not in base.columns or c == "patient_id"]
+            base = base.join(out.select(extra), on="patient_id", how="left",
+                             maintain_order="left")
+            units |= sim.units
+            if sim.trajectories is not None and sim.trajectories.height:
+                trajs.append(sim.trajectories.with_columns(pl.lit(arm.name).alias("arm")))
+        else:
+            _tick(sel.size)
+        base = base.with_columns(pl.lit(simulated).alias("simulated"),
+                                 pl.lit(sim.note).alias("simulation_note"))
+        frames.append(base)
+        arm_prov[arm.name] = sim.provenance | {"simulated": simulated, "note": sim.note,
+                                              "horizon_days_after_infusion": horizon,
+                                              "days_randomisation_to_infusion": delay}
+        arm_flow[arm.name] = _arm_flow(arm, base, simulated, sim.note, spec)
+
+    patients = pl.concat(frames, how="diagonal_relaxed").sort("patient_id")
+    lead = ["patient_id", "arm", "simulated", "simulation_note", "days_randomisation_to_infusion",
+            "dropout_years", "censor_years", "dropped_out"]
+    patients = patients.select(lead + [c for c in patients.columns if c not in lead])
+    endpoints = compute_endpoints(spec, patients, units=units)
+    comparison = compare_with_reference(spec, endpoints)
+    flow = screen.flow | {"randomised": total, "arms": arm_flow}
+    prov = base_provenance() | {
+        "seed": seed,
+        "spec": spec.model_dump(mode="json", by_alias=True),
+        "spec_sha256": spec.sha256(),
+        "simulator": "model_simulator" if simulator is None else getattr(
+            simulator, "__qualname__", type(simulator).__name__),
+        "execution": {"workers": workers, "scheduler": None if scheduler is None
+                      else str(scheduler), "chunk_size": chunk_size},
+        "time_axis": "trial time 0 = randomisation (years); outcome day columns are days "
+                     "after graft infusion (transplant arms) or randomisation (comparators)",
+        "randomisation": "simple; per-patient SeedSequence(seed, spawn_key=(patient_id, 100))"
+                         ": draw 0 = arm, draw 1 = drop-out",
+        "arms": arm_prov,
+        "rerun": f"immunoreset trial run SPEC.yaml --seed {seed} --out DIR "
+                 "(SPEC = the 'spec' entry of this file)",
+    }
+    return TrialResult(spec=spec, seed=seed, patients=patients, screening=screen.table,
+                       flow=flow, endpoints=endpoints, comparison=comparison, units=units,
+                       provenance=prov,
+                       trajectories=pl.concat(trajs, how="diagonal_relaxed") if trajs else None)
+
+
+def _null_unmodelled_disease(out: pl.DataFrame) -> pl.DataFrame:
+    """Null the disease columns of patients whose disease has no model (see DISEASE_COLUMNS)."""
+    if "score_name" not in out.columns:
+        return out
+    mark = out["score_name"].cast(pl.String) == NOT_MODELLED_MARK
+    if not bool(mark.any()):
+        return out
+    cols = [c for c in DISEASE_COLUMNS if c in out.columns]
+    return out.with_columns(
+        pl.when(mark).then(None).otherwise(pl.col(c)).alias(c) for c in cols)
+
+
+def _arm_flow(arm: ArmSpec, df: pl.DataFrame, simulated: bool, note: str,
+              spec: TrialSpec) -> dict:
+    out = {"allocated": df.height, "n_published": arm.n_published, "simulated": simulated,
+           "note": note, "dropped_out": int(df["dropped_out"].sum()),
+           "completed_follow_up": None, "died": None}
+    if simulated and "death_day" in df.columns and df["death_day"].null_count() < df.height:
+        from immunoreset.trials.endpoints import event_years
+
+        died = event_years(df, "death") <= df["censor_years"].to_numpy()
+        out["died"] = int(died.sum())
+        out["completed_follow_up"] = int((~died & ~df["dropped_out"].to_numpy()).sum())
+    elif simulated:
+        out["note"] = "deaths not modelled yet (no death_day column)"
+    return out
