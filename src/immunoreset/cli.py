@@ -57,7 +57,7 @@ def simulate(
     patient: Annotated[Path | None, typer.Option(
         help="simulate digital twins of one patient record (YAML/JSON) instead of a cohort")]
     = None,
-    horizon_years: Annotated[float, typer.Option(help="simulated follow-up (years)")] = 1.0,
+    horizon_years: Annotated[float, typer.Option(help="simulated follow-up (years)")] = 5.0,
     workers: Annotated[int, typer.Option(help="threads for the compiled kernel")] = 0,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output directory")] = False,
 ) -> None:

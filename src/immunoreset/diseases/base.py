@@ -13,7 +13,9 @@ adds only its own layer, with its numbers in ``data/parameters.yaml`` under
   at unchanged activity (spontaneous improvement seen in placebo arms);
 * ``progression_hazard`` — hazard of the disease's progression event per year at the
   pre-transplant activity (organ failure in SSc, sustained EDSS progression in MS, …);
-* ``response_improvement`` — relative score improvement defining response/remission.
+* ``response_improvement`` — relative score improvement defining response/remission;
+* ``remission_threshold`` — only for a model built with ``absolute_remission=True``: the
+  1-year score must also be below it (above it when higher is better), e.g. DAS28 < 2.6.
 
 Score dynamics (per patient): ``dS/dt = k_in·I·(S_max − S)/S_max − k_out·(S − S_floor)``
 with ``k_out = ln2/half_life`` and ``k_in`` chosen so that, at ``I = 1``, the equilibrium
@@ -45,6 +47,8 @@ class DiseaseModel:
     higher_is_worse: bool = True
     #: disease-specific name of the progression event column (e.g. ``organ_failure_day``)
     progression_alias: str | None = None
+    #: remission also needs an absolute 1-year score (``disease.<id>.remission_threshold``)
+    absolute_remission: bool = False
 
     def p(self, params: ParameterSet, key: str) -> float:
         return params.value(f"disease.{self.id}.{key}")
@@ -71,11 +75,15 @@ class DiseaseModel:
 
     def remission(self, s0: np.ndarray, s1: np.ndarray, progressed_by_y1: np.ndarray,
                   params: ParameterSet) -> np.ndarray:
-        """Response/remission at 1 year: relative score improvement and no progression."""
+        """Response/remission at 1 year: relative score improvement and no progression, and
+        with ``absolute_remission`` a 1-year score beyond ``remission_threshold``."""
         imp = self.p(params, "response_improvement")
         floor = self.p(params, "score_floor")
         if self.higher_is_worse:
             better = (s0 - s1) >= imp * np.maximum(s0 - floor, 1e-9)
         else:
             better = (s1 - s0) >= imp * np.maximum(np.abs(s0), 1e-9)
+        if self.absolute_remission:
+            thr = self.p(params, "remission_threshold")
+            better &= (s1 < thr) if self.higher_is_worse else (s1 > thr)
         return better & ~progressed_by_y1

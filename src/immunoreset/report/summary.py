@@ -14,6 +14,20 @@ _ROWS = (
     ("platelet_transfusions", "platelet transfusions (n)", 1.0),
     ("rbc_transfusions", "red-cell units (n)", 1.0),
     ("hsc_clonal_diversity_y1", "HSC clonal diversity at 1 y (inverse Simpson, x10^3)", 1e-3),
+    ("cd4_per_uL_day365", "CD4 at 1 year (/uL)", 1.0),
+    ("cd4_per_uL_day730", "CD4 at 2 years (/uL)", 1.0),
+    ("score_baseline", "disease score at baseline", 1.0),
+    ("score_y1", "disease score at 1 year (survivors)", 1.0),
+)
+_FRACTIONS = (
+    ("remission", "remission/response at 1 year (disease definition)"),
+    ("severe_infection", "severe infection"),
+    ("cardiac_toxicity", "cardiac toxicity"),
+)
+_EVENTS = (
+    ("relapse_day", "relapse within the horizon"),
+    ("progression_day", "disease progression within the horizon"),
+    ("death_day", "death within the horizon (all causes)"),
 )
 
 
@@ -33,4 +47,20 @@ def summary_rows(outcomes: pl.DataFrame) -> list[tuple[str, str, str, str]]:
     eng = outcomes["engrafted"].to_numpy()
     rows.append(("neutrophil engraftment within horizon", f"{100 * eng.mean():.1f} %", "",
                  str(len(eng))))
+    for col, label in _FRACTIONS:
+        if col in outcomes.columns:
+            x = outcomes[col].to_numpy().astype(bool)
+            rows.append((label, f"{100 * x.mean():.1f} %", "", str(len(x))))
+    for col, label in _EVENTS:
+        if col in outcomes.columns:
+            x = outcomes[col].cast(pl.Float64).to_numpy()
+            rows.append((label, f"{100 * np.isfinite(x).mean():.1f} %", "", str(len(x))))
+    if "death_cause" in outcomes.columns:
+        tr = outcomes["death_cause"].is_in(["treatment_related_infection",
+                                            "treatment_related_toxicity",
+                                            "treatment_related_other"])
+        d1 = outcomes["death_day"].fill_nan(None) <= 365.0
+        x = (tr & d1.fill_null(False)).to_numpy()
+        rows.append(("treatment-related death by 1 year", f"{100 * x.mean():.1f} %", "",
+                     str(len(x))))
     return rows

@@ -541,7 +541,8 @@ def compare_with_reference(spec: TrialSpec, endpoints: pl.DataFrame) -> pl.DataF
             rec.update(simulated=est, simulated_ci_low=row["ci_low"],
                        simulated_ci_high=row["ci_high"], n=row["n"])
             if not math.isfinite(est):
-                rec["status"] = "not modelled"
+                rec["status"] = "not estimable" if "not estimable" in (row["note"] or "") \
+                    else "not modelled"
                 rec["note"] = "; ".join(x for x in (row["note"], ref.note) if x)
             elif not (math.isfinite(plo) and math.isfinite(phi)):
                 rec["status"] = "no published CI"

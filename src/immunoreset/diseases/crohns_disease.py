@@ -1,0 +1,27 @@
+"""Crohn's disease: CDAI (0–600) and treatment failure.
+
+Score: Crohn's Disease Activity Index. ``score_floor`` is the activity-independent part
+(symptoms after resections and stricturing damage).
+
+Progression: treatment failure — restart of Crohn's medical therapy or surgery for active
+disease, the relapse definition of the Northwestern HSCT series (Burt RK et al. Blood
+2010;116:6123: free of restarting medical therapy 91/63/57/39/19 % at 1-5 years).
+
+Remission at 1 year: CDAI < 150 (``remission_threshold``; the clinical-remission part of
+the ASTIC primary end point, Hawkey JAMA 2015) without treatment failure. The ASTIC
+primary end point also required 3 months off all therapy and no endoscopic or
+radiological disease, which the model does not represent: the simulated remission is
+closer to clinical remission than to ASTIC's "sustained remission".
+Comparator: ``conventional_therapy`` (already failed before transplant in ASTIC).
+"""
+
+from immunoreset.diseases.base import DiseaseModel
+
+MODEL = DiseaseModel(
+    id="crohns_disease",
+    score_name="CDAI",
+    score_unit="points (0-600)",
+    progression_event="treatment failure (restart of medical therapy or surgery)",
+    remission_definition="CDAI < 150 at 1 year without treatment failure",
+    absolute_remission=True,
+)

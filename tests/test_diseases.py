@@ -1,0 +1,122 @@
+"""The disease layers: every disease simulates, its natural history gives no remission beyond
+natural regression, and HSCT lowers its progression against no treatment (directions, not
+calibration: calibration figures are in the validation scorecard)."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+import immunoreset as ir
+from immunoreset.diseases import disease_model
+from immunoreset.protocols.comparators import comparator
+from immunoreset.vocabulary import DISEASES
+
+NEW = ("multiple_sclerosis", "sle", "rheumatoid_arthritis", "crohns_disease", "type1_diabetes")
+H = 2 * 365.25
+N = 50
+#: keys the engine reads for every modelled disease (engine/assemble.py)
+KEYS = ("score_baseline_mean", "score_baseline_sd", "score_min", "score_max", "score_floor",
+        "score_recovery_half_life", "natural_regression", "progression_hazard",
+        "response_improvement", "death_rate_activity", "death_rate_progression")
+
+
+def _sim(params, disease, **kw):
+    c = ir.sample_cohort(disease, N, seed=5)
+    return ir.simulate(c, ir.Protocol(**kw), horizon_days=H, params=params).outcomes
+
+
+@pytest.fixture(scope="module")
+def runs(params):
+    out = {}
+    for d in NEW:
+        out[d] = {"hsct": _sim(params, d, regimen="cy200_ratg"),
+                  "none": _sim(params, d, comparator="no_treatment")}
+    return out
+
+
+@pytest.mark.parametrize("disease", DISEASES)
+def test_every_disease_has_a_module_and_its_parameters(params, disease):
+    dm = disease_model(disease)
+    assert dm.id == disease
+    for k in KEYS + (("remission_threshold",) if dm.absolute_remission else ()):
+        p = params[f"disease.{disease}.{k}"]
+        assert p.unit and p.source and p.status
+    lo, hi = dm.p(params, "score_min"), dm.p(params, "score_max")
+    assert lo < dm.p(params, "score_baseline_mean") < hi
+    assert dm.p(params, "score_floor") < lo  # every patient has a reversible component
+    if dm.absolute_remission:  # nobody is in remission at entry
+        assert dm.p(params, "score_floor") < dm.p(params, "remission_threshold") <= lo
+
+
+@pytest.mark.parametrize("disease", NEW)
+def test_fifty_patients_two_years(runs, disease):
+    o = runs[disease]["hsct"]
+    alive_y2 = ~(o["death_day"].to_numpy() <= 730.0)
+    for col in ("score_baseline", "score_y1", "score_y2"):
+        x = o[col].to_numpy()[alive_y2]
+        assert np.isfinite(x).all(), col
+    assert o["remission"].dtype == pl.Boolean
+    pd = o["progression_day"].to_numpy()  # may fall in conditioning (days before infusion)
+    assert np.all(np.isnan(pd) | ((pd >= -30) & (pd <= H)))
+    assert (o["score_name"] == disease_model(disease).score_name).all()
+
+
+@pytest.mark.parametrize("disease", NEW)
+def test_natural_history_no_remission_beyond_natural_regression(runs, params, disease):
+    dm = disease_model(disease)
+    o = runs[disease]["none"]
+    assert o["remission"].sum() == 0
+    assert np.isnan(o["relapse_day"].to_numpy()).all()
+    s0, s1 = o["score_baseline"].to_numpy(), o["score_y1"].to_numpy()
+    ok = np.isfinite(s1)
+    floor, nr = dm.p(params, "score_floor"), dm.p(params, "natural_regression")
+    # never better than the natural-regression equilibrium at unchanged activity
+    assert np.all(s1[ok] >= s0[ok] - max(nr, 0.0) * (s0[ok] - floor) - 1e-6)
+
+
+@pytest.mark.parametrize("disease", NEW)
+def test_hsct_lowers_progression_and_gives_remission(runs, disease):
+    hsct, none = runs[disease]["hsct"], runs[disease]["none"]
+
+    def progressed(o):
+        return float(np.mean(o["progression_day"].to_numpy() <= H))
+
+    assert progressed(hsct) < 0.6 * progressed(none)
+    assert hsct["remission"].mean() > 0.2
+    # the score falls after HSCT, not without it
+    chg = (hsct["score_y1"] - hsct["score_baseline"]).drop_nans().drop_nulls()
+    chg0 = (none["score_y1"] - none["score_baseline"]).drop_nans().drop_nulls()
+    assert chg.mean() < chg0.mean()
+
+
+def test_dmt_comparator_only_delays_progression(params):
+    # same patients and event thresholds: a lower reproduction ratio lowers activity, so
+    # progression can only come later (MS comparator r0_factor < 1, data/comparators.yaml)
+    dmt = comparator("disease_modifying_therapy")
+    assert 0 < dmt.r0_factor < 1 and dmt.r0_factor_source
+    a = _sim(params, "multiple_sclerosis", comparator="disease_modifying_therapy")
+    b = _sim(params, "multiple_sclerosis", comparator="no_treatment")
+    pa = np.nan_to_num(a["progression_day"].to_numpy(), nan=math.inf)
+    pb = np.nan_to_num(b["progression_day"].to_numpy(), nan=math.inf)
+    assert np.all(pa >= pb - 1e-6)
+
+
+@pytest.mark.parametrize("name", ["standard_care", "conventional_therapy"])
+def test_background_comparators_add_no_efficacy(name):
+    c = comparator(name)
+    assert c.r0_factor == 1.0 and c.r0_factor_source and not c.doses
+
+
+def test_absolute_remission_threshold(params):
+    ra = disease_model("rheumatoid_arthritis")
+    s0 = np.array([6.0, 6.0, 6.0])
+    s1 = np.array([2.4, 2.8, 2.4])
+    prog = np.array([False, False, True])
+    assert ra.remission(s0, s1, prog, params).tolist() == [True, False, False]
+    # SSc keeps the relative rule only
+    ssc = disease_model("systemic_sclerosis")
+    assert not ssc.absolute_remission
+    assert ssc.remission(np.array([30.0]), np.array([20.0]), np.array([False]),
+                         params).tolist() == [True]
