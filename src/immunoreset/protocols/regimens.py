@@ -18,17 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from immunoreset.errors import InputError
 from immunoreset.physiology.pharmacology import AGENTS, ATG_AGENTS
 
-AgentName = Literal[
-    "cyclophosphamide",
-    "busulfan",
-    "melphalan",
-    "carmustine",
-    "etoposide",
-    "cytarabine",
-    "rabbit_atg",
-    "equine_atg",
-    "tbi",
-]
+#: every conditioning agent the pharmacology knows, plus TBI (one list: pharmacology.AGENTS)
+AgentName = Literal[(*AGENTS, "tbi")]  # type: ignore[valid-type]
 _MAX_PER_DOSE = {"mg/kg": 100.0, "mg/m2": 5000.0, "cGy": 400.0}
 
 
