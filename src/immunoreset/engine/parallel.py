@@ -133,7 +133,9 @@ class ChunkOutput:
 
     ``value`` is the reducer's output (by default ``(cohort, ChunkResult)``); ``worker``
     is ``host:pid`` of the process that ran it; ``jit_s`` the seconds that process spent
-    loading (or compiling) the numba kernels before its first chunk, 0.0 afterwards.
+    loading (or compiling) the numba kernels before its first chunk, 0.0 afterwards;
+    ``wall_s`` and ``cpu_s`` the elapsed and CPU seconds (all threads of that process) of
+    sampling, integrating and reducing the chunk.
     """
 
     index: int
@@ -143,6 +145,7 @@ class ChunkOutput:
     worker: str
     jit_s: float
     wall_s: float
+    cpu_s: float
 
 
 class _RunContext:
@@ -234,6 +237,7 @@ def _run_chunk_task(ctx: _RunContext, task: ChunkTask) -> ChunkOutput:
             "version everywhere (and do not edit the sources during a run)")
     jit_s = _prepare_process(ctx.single_thread)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if task.cohort is not None:
         cohort = task.cohort
     else:
@@ -245,7 +249,7 @@ def _run_chunk_task(ctx: _RunContext, task: ChunkTask) -> ChunkOutput:
     value = reduce(cohort, res, params, task.offset)
     return ChunkOutput(index=task.index, offset=task.offset, n=task.n, value=value,
                        worker=f"{socket.gethostname()}:{os.getpid()}", jit_s=jit_s,
-                       wall_s=time.perf_counter() - t0)
+                       wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
 
 
 def _init_pool_worker(ctx: _RunContext) -> None:
