@@ -14,6 +14,7 @@ import numpy as np
 
 from immunoreset.diseases import disease_model
 from immunoreset.engine import layout as L
+from immunoreset.engine.solver import N_CROSS
 from immunoreset.parameters import ParameterSet
 from immunoreset.physiology.autoimmunity import baseline_clones
 from immunoreset.physiology.hematopoiesis import steady_state
@@ -51,6 +52,12 @@ _EV_PROGRESSION = 12
 _EV_SCORE = 13  # normal
 _EV_HAZARDS = 14  # 5 thresholds: infection, death (infection, toxicity, disease), cardiac
 EV_SEVERE = 19
+_EV_HAZARDS2 = 20  # 6 thresholds: CMV, EBV, PTLD, secondary autoimmunity, aGVHD, cGVHD
+EV_BACKGROUND = 26  # background-death threshold (life table)
+EV_GVHD_GRADE = 27  # grade of acute GVHD
+EV_FATAL = 28  # 3: fatal GVHD, fatal PTLD, fatal secondary autoimmunity
+EV_INFECTION_COUNTS = 31  # 4: infection counts by period (Poisson inversion)
+N_EV_USED = 35
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,7 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         p[:, L.AUTO_R0:L.AUTO_R0 + L.N_CLONES] *= protocol.comparator_schedule.r0_factor
     modelled = _disease_parameters(p, y0, params, cohort, ev)
     _complication_parameters(p, params, cohort, protocol, modelled)
+    _late_complication_parameters(p, params, cohort, protocol)
 
     # doses (mg per patient)
     nd = max(1, len(doses))
@@ -206,7 +214,7 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         params.value("supportive.rbc_min_interval"),
         params.value("supportive.gcsf_stop_anc"),
     ])
-    thresholds = np.empty((n, 9, 2))
+    thresholds = np.empty((n, N_CROSS, 2))
     thresholds[:, 0] = 500.0
     thresholds[:, 1] = 20000.0
     thresholds[:, 2, 0] = np.inf
@@ -215,6 +223,8 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     thresholds[:, 3, 1] = params.value("autoimmunity.relapse_threshold")
     thresholds[:, 4:9, 0] = np.inf
     thresholds[:, 4:9, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS:_EV_HAZARDS + 5], 1e-300, 1.0))
+    thresholds[:, 9:15, 0] = np.inf
+    thresholds[:, 9:15, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS2:_EV_HAZARDS2 + 6], 1e-300, 1.0))
     return KernelInputs(p=p, y0=y0, d_agent=d_agent, d_t0=d_t0, d_dur=d_dur, d_amount=d_amount,
                         imp_t=imp_t, imp_mult=imp_mult, imp_add=imp_add, imp_move=imp_move,
                         atol=atol, rules=rules, thresholds=thresholds,
@@ -401,6 +411,8 @@ def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort
     p[:, L.C_INF_CD4] = params.value(f"{c}.infection_rate_low_cd4")
     p[:, L.C_INF_BASE] = params.value(f"{c}.infection_rate_baseline")
     p[:, L.C_CD4_LOW] = params.value(f"{c}.cd4_low_threshold")
+    p[:, L.C_INF_B] = params.value(f"{c}.infection_rate_low_b")
+    p[:, L.C_B_LOW] = params.value(f"{c}.b_low_fraction") * p[:, L.B_REF]
     p[:, L.C_FATAL_NEUT] = params.value(f"{c}.fatal_infection_rate_neutropenia")
     p[:, L.C_FATAL_CD4] = params.value(f"{c}.fatal_infection_rate_low_cd4")
     hct_ci = cohort.extra.get("hct_ci", np.zeros(len(cohort)))
@@ -431,6 +443,44 @@ def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort
     if modelled:
         p[:, L.C_DIS_ACT] = params.value(f"disease.{cohort.disease}.death_rate_activity")
         p[:, L.C_DIS_DMG] = params.value(f"disease.{cohort.disease}.death_rate_progression")
+
+
+def _late_complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort,
+                                  protocol: Protocol) -> None:
+    """Viral reactivation, PTLD, secondary autoimmunity and allogeneic (GVHD) parameters."""
+    c = "complications"
+    cmv, ebv = serostatus(cohort)
+    p[:, L.C_CMV_SERO] = cmv
+    p[:, L.C_EBV_SERO] = ebv
+    p[:, L.C_CMV_RATE] = params.value(f"{c}.cmv_reactivation_rate")
+    p[:, L.C_EBV_RATE] = params.value(f"{c}.ebv_reactivation_rate")
+    p[:, L.C_VIR_TMEM] = params.value(f"{c}.viral_control_memory_t")
+    p[:, L.C_PTLD_RATE] = params.value(f"{c}.ptld_rate")
+    sai = params.value(f"{c}.secondary_autoimmunity_rate")
+    key = f"disease.{cohort.disease}.secondary_autoimmunity_multiplier"
+    if key in params:
+        sai = sai * params.value(key)
+    p[:, L.C_SAI_RATE] = sai
+    p[:, L.C_SAI_TAU] = params.value(f"{c}.secondary_autoimmunity_latency")
+    a = "allogeneic"
+    p[:, L.C_ALLO_RHO] = params.value(f"{a}.alloreactive_expansion")
+    p[:, L.C_ALLO_K] = params.value(f"{a}.alloreactive_capacity")
+    p[:, L.C_ALLO_DEATH] = params.value(f"{a}.alloreactive_loss")
+    p[:, L.C_AGVHD_RATE] = params.value(f"{a}.acute_gvhd_rate")
+    p[:, L.C_CGVHD_RATE] = params.value(f"{a}.chronic_gvhd_rate")
+    p[:, L.C_GVHD_DAY] = params.value(f"{a}.acute_chronic_boundary")
+    p[:, L.C_GVA_KILL] = params.value(f"{a}.graft_versus_autoimmunity_kill")
+
+
+def serostatus(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
+    """CMV and EBV IgG serostatus (1/0): recorded values, else drawn from the patient's
+    covariate stream with the age- and sex-specific prevalence of the population file."""
+    if cohort.cmv_seropositive is not None and cohort.ebv_seropositive is not None:
+        return (cohort.cmv_seropositive.astype(float), cohort.ebv_seropositive.astype(float))
+    from immunoreset.population.cohort import draw_serostatus
+
+    cmv, ebv = draw_serostatus(cohort)
+    return cmv.astype(float), ebv.astype(float)
 
 
 def _reference_exposures(params: ParameterSet, g_c: float, g_t: float) -> tuple[float, float]:
@@ -500,7 +550,14 @@ def _graft_impulse(imp_t, imp_add, p, y0, params, protocol, graft: Graft, counts
     imp_add[:, j, L.CD8N] = t * (1 - c4) * nv
     imp_add[:, j, L.CD8MO] = t * (1 - c4) * (1 - nv)
     imp_add[:, j, L.BCELL] = graft.cd19_per_kg * scale
+    # donor alloreactive T cells: a donor-type-dependent share of the graft's T cells
+    if protocol.allogeneic:
+        imp_add[:, j, L.ALLO] = t * params.value(
+            f"allogeneic.alloreactive_fraction.{protocol.donor}")
     # graft-borne autoreactive memory in the same proportion as in the patient's memory pool
+    # (autologous only: a donor's memory carries the donor's, not the patient's, clones)
     mem_ratio = imp_add[:, j, L.CD4MO] / counts["cd4_memory"]
+    if protocol.allogeneic:
+        mem_ratio = np.zeros_like(mem_ratio)
     for c in range(L.N_CLONES):
         imp_add[:, j, L.AUTO0 + c] = y0[:, L.AUTO0 + c] * mem_ratio

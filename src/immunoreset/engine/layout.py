@@ -55,7 +55,15 @@ H_DINF: Final = H_INF + 1  # treatment-related death from infection
 H_DTOX: Final = H_INF + 2  # treatment-related death from organ toxicity
 H_DDIS: Final = H_INF + 3  # disease-related death
 H_CARD: Final = H_INF + 4  # cardiac toxicity (any grade)
-N_STATES: Final = H_CARD + 1
+H_CMV: Final = H_INF + 5  # CMV reactivation (seropositive patients)
+H_EBV: Final = H_INF + 6  # EBV reactivation (seropositive patients)
+H_PTLD: Final = H_INF + 7  # EBV-driven post-transplant lymphoproliferative disorder
+SAI_Z: Final = H_INF + 8  # delayed secondary-autoimmunity drive (dimensionless, 0 at baseline)
+H_SAI: Final = H_INF + 9  # secondary autoimmune disease
+ALLO: Final = H_INF + 10  # donor alloreactive T cells (cells/uL; 0 for autologous grafts)
+H_AGVHD: Final = H_INF + 11  # acute GVHD grade II-IV (days < C_GVHD_DAY)
+H_CGVHD: Final = H_INF + 12  # chronic GVHD (days >= C_GVHD_DAY)
+N_STATES: Final = H_CGVHD + 1
 
 STATE_NAMES: Final = (
     "n_hsc", "n_mpp", "n_gmp", "n_t1", "n_t2", "n_t3", "neutrophils",
@@ -65,7 +73,9 @@ STATE_NAMES: Final = (
     "cd4_memory_new", "cd8_naive", "cd8_memory_old", "cd8_memory_new", "treg", "b_cells",
     "nk_cells", "auto_1", "auto_2", "auto_3", "auto_4", "activity", "damage",
     "hazard_infection", "hazard_death_infection", "hazard_death_toxicity",
-    "hazard_death_disease", "hazard_cardiac",
+    "hazard_death_disease", "hazard_cardiac", "hazard_cmv", "hazard_ebv", "hazard_ptld",
+    "secondary_autoimmunity_drive", "hazard_secondary_autoimmunity", "donor_alloreactive_t",
+    "hazard_acute_gvhd", "hazard_chronic_gvhd",
 )
 assert len(STATE_NAMES) == N_STATES
 
@@ -148,6 +158,7 @@ D_KIN, D_KOUT, D_SMAX, D_SFLOOR, D_DMG_RATE = _a(), _a(), _a(), _a(), _a()
 D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
 # complications
 C_INF_NEUT, C_INF_CD4, C_INF_BASE = _a(), _a(), _a()  # infection hazards (1/day)
+C_INF_B, C_B_LOW = _a(), _a()  # humoral infection hazard (1/day); B level (cells/uL)
 C_FATAL_NEUT, C_FATAL_CD4 = _a(), _a()  # infection-death hazards (1/day)
 C_TRM_MULT = _a()  # patient/centre multiplier on treatment-related hazards
 C_CARD_PER_AUC = _a()  # cardiac toxicity hazard per cyclophosphamide exposure (L/(mg day))
@@ -157,4 +168,16 @@ C_TOX_OTHER = _a()  # other fatal organ toxicity per unit cytotoxic kill exposur
 C_DIS_ACT, C_DIS_DMG = _a(), _a()  # disease death: per activity, per progression hazard
 C_CD4_LOW = _a()  # CD4 level (cells/uL) below which late infections rise
 TBI_THY_D0 = _a()  # not used in the rhs; kept for provenance of the TBI impulse
+# viral reactivation, PTLD, secondary autoimmunity
+C_CMV_SERO, C_EBV_SERO = _a(), _a()  # 1 if seropositive, else 0
+C_CMV_RATE, C_EBV_RATE = _a(), _a()  # reactivation hazard without T-cell control (1/day)
+C_VIR_TMEM = _a()  # memory T cells (cells/uL) giving half-maximal viral control
+C_PTLD_RATE = _a()  # PTLD hazard at full loss of control and baseline B cells (1/day)
+C_SAI_RATE = _a()  # secondary autoimmunity hazard per unit drive (1/day)
+C_SAI_TAU = _a()  # latency of the secondary-autoimmunity drive (days)
+# allogeneic grafts: donor alloreactive T cells and GVHD
+C_ALLO_RHO, C_ALLO_K, C_ALLO_DEATH = _a(), _a(), _a()  # expansion, capacity, loss
+C_AGVHD_RATE, C_CGVHD_RATE = _a(), _a()  # hazards per alloreactive cell/uL (1/day)
+C_GVHD_DAY = _a()  # day separating acute from chronic GVHD
+C_GVA_KILL = _a()  # graft-versus-autoimmunity kill of host autoreactive cells per cell/uL
 N_PARAMS: Final = _a.n

@@ -40,10 +40,13 @@ OBSERVED = (
     ("disease_score", "disease score units"),
     ("organ_hazard_integral", "cumulative hazard"),
     ("atg_active", "ug/mL"),
+    ("expected_infections", "cumulative infection hazard (expected count since day t0)"),
+    ("donor_alloreactive_t", "cells/uL"),
 )
 N_OBS = len(OBSERVED)
 (OBS_ANC, OBS_PLT, OBS_HB, OBS_HSC, OBS_LYMPH, OBS_CD4, OBS_CD8, OBS_CD4N, OBS_TREG, OBS_B,
- OBS_NK, OBS_TREC, OBS_MOLD, OBS_THY, OBS_ACT, OBS_SCORE, OBS_DMG, OBS_ATG) = range(N_OBS)
+ OBS_NK, OBS_TREC, OBS_MOLD, OBS_THY, OBS_ACT, OBS_SCORE, OBS_DMG, OBS_ATG, OBS_HINF,
+ OBS_ALLO) = range(N_OBS)
 
 # rule constants (index into the rules vector)
 R_PLT_TRIGGER, R_PLT_DOSE, R_HB_TRIGGER, R_HB_DOSE, R_HB_MIN_INTERVAL, R_GCSF_STOP = range(6)
@@ -87,8 +90,13 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
     dydt[L.ACT] = p[L.D_KIN] * act * (p[L.D_SMAX] - y[L.ACT]) / p[L.D_SMAX] \
         - p[L.D_KOUT] * (y[L.ACT] - p[L.D_SFLOOR])
     dydt[L.DMG] = p[L.D_DMG_RATE] * act
+    # graft-versus-autoimmunity: donor alloreactive cells kill host autoreactive cells
+    gva = p[L.C_GVA_KILL] * max(y[L.ALLO], 0.0)
+    for j in range(L.N_CLONES):
+        dydt[L.AUTO0 + j] -= gva * y[L.AUTO0 + j]
     anc = y[L.NEUT] / p[L.BLOOD_VOLUME_UL_PER_KG]
-    hazard_rhs(y, p, anc, t4 + y[L.TREG], conc[0], kp, act, dydt)
+    tmem = y[L.CD4MO] + y[L.CD4MN] + y[L.CD8MO] + y[L.CD8MN]
+    hazard_rhs(t, y, p, anc, t4 + y[L.TREG], conc[0], kp, act, tmem, f4 - 1.0, k_t, dydt)
 
 
 @nb.njit(cache=True)
@@ -125,6 +133,8 @@ def observe(y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:
     out[OBS_SCORE] = y[L.ACT]
     out[OBS_DMG] = y[L.DMG]
     out[OBS_ATG] = 0.0
+    out[OBS_HINF] = y[L.H_INF]
+    out[OBS_ALLO] = y[L.ALLO]
 
 
 @nb.njit(cache=True)

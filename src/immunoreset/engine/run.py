@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from immunoreset.engine.assemble import EV_SEVERE, KernelInputs, assemble
+from immunoreset.engine.assemble import KernelInputs, assemble
 from immunoreset.engine.model import N_OBS, OBS_ANC, OBS_HB, OBS_LYMPH, OBS_PLT
 from immunoreset.engine.solver import (
     CROSS_ANC,
@@ -99,7 +99,8 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     out.update(disease_outcomes(cohort.disease, ki.disease_modelled, grid.out_times, obs,
                                 cross[:, CROSS_RELAPSE], cross[:, CROSS_ORGAN], params))
     u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
-    out.update(complication_outcomes(cross, u[:, EV_SEVERE], params))
+    out.update(complication_outcomes(cross, u, params, age_years=cohort.age_years,
+                                     female=cohort.female, horizon_days=horizon_days))
     censor_after_death(out)
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]

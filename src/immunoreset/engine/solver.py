@@ -37,13 +37,18 @@ E1, E3, E4, E5, E6, E7 = (-71 / 57600, 71 / 16695, -71 / 1920, 17253 / 339200, -
 #: pre-drawn unit-exponential threshold), 3 = autoreactive activity (relapse).
 #: ``thresholds[j] = (below, cross)``: a crossing is the first upward crossing of ``cross``
 #: at or after ``CROSS_FROM[j]`` that follows a value below ``below`` at or after that time.
-#: 4–8: integrated complication hazards (first infection, infection death, toxicity death,
-#: disease death, cardiac toxicity), events at pre-drawn unit-exponential thresholds.
-N_CROSS = 9
+#: 4–15: integrated complication hazards (first infection, infection death, toxicity death,
+#: disease death, cardiac toxicity, CMV, EBV, PTLD, secondary autoimmunity, acute and
+#: chronic GVHD), events at pre-drawn unit-exponential thresholds.
+N_CROSS = 15
 (CROSS_ANC, CROSS_PLT, CROSS_ORGAN, CROSS_RELAPSE, CROSS_INFECTION, CROSS_DEATH_INFECTION,
- CROSS_DEATH_TOXICITY, CROSS_DEATH_DISEASE, CROSS_CARDIAC) = range(N_CROSS)
-_HAZARD_STATE = (L.H_INF, L.H_DINF, L.H_DTOX, L.H_DDIS, L.H_CARD)
-CROSS_FROM = np.array([0.0, 0.0, -1e9, 0.0, -1e9, -1e9, -1e9, -1e9, -1e9])
+ CROSS_DEATH_TOXICITY, CROSS_DEATH_DISEASE, CROSS_CARDIAC, CROSS_CMV, CROSS_EBV, CROSS_PTLD,
+ CROSS_SAI, CROSS_AGVHD, CROSS_CGVHD) = range(N_CROSS)
+#: first channel that reads an integrated hazard, and the state each such channel reads
+FIRST_HAZARD_CHANNEL = CROSS_INFECTION
+HAZARD_STATES = np.array([L.H_INF, L.H_DINF, L.H_DTOX, L.H_DDIS, L.H_CARD, L.H_CMV, L.H_EBV,
+                          L.H_PTLD, L.H_SAI, L.H_AGVHD, L.H_CGVHD], dtype=np.int64)
+CROSS_FROM = np.array([0.0, 0.0, -1e9, 0.0] + [-1e9] * (N_CROSS - 4))
 
 STATUS_OK, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW = 0, 1, 2
 
@@ -59,15 +64,7 @@ def _cross_value(y: np.ndarray, p: np.ndarray, j: int) -> float:
         return y[L.DMG]
     if j == 3:
         return activity(y, p)
-    if j == 4:
-        return y[L.H_INF]
-    if j == 5:
-        return y[L.H_DINF]
-    if j == 6:
-        return y[L.H_DTOX]
-    if j == 7:
-        return y[L.H_DDIS]
-    return y[L.H_CARD]
+    return y[HAZARD_STATES[j - FIRST_HAZARD_CHANNEL]]
 
 
 @nb.njit(cache=True)

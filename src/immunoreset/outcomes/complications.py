@@ -5,23 +5,36 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from immunoreset.engine.assemble import (
+    EV_BACKGROUND,
+    EV_FATAL,
+    EV_GVHD_GRADE,
+    EV_SEVERE,
+)
 from immunoreset.engine.solver import (
+    CROSS_AGVHD,
     CROSS_CARDIAC,
+    CROSS_CGVHD,
+    CROSS_CMV,
     CROSS_DEATH_DISEASE,
     CROSS_DEATH_INFECTION,
     CROSS_DEATH_TOXICITY,
+    CROSS_EBV,
     CROSS_INFECTION,
+    CROSS_PTLD,
+    CROSS_SAI,
 )
+from immunoreset.outcomes.background import background_death_day
 from immunoreset.parameters import ParameterSet
 
-_CAUSES = (
-    (CROSS_DEATH_INFECTION, "treatment_related_infection"),
-    (CROSS_DEATH_TOXICITY, "treatment_related_toxicity"),
-    (CROSS_DEATH_DISEASE, "disease"),
-)
+#: causes of death in the order of the columns of the candidate-death matrix (DESIGN
+#: vocabulary; mutually exclusive: the earliest candidate is the cause)
+CAUSES = ("treatment_related_infection", "treatment_related_toxicity",
+          "treatment_related_other", "disease", "background")
 #: day columns that stop being observable after death
 _AFTER_DEATH_DAYS = ("relapse_day", "progression_day", "organ_failure_day",
-                     "infection_first_day",
+                     "infection_first_day", "cmv_reactivation_day", "ebv_reactivation_day",
+                     "ptld_day", "secondary_autoimmunity_day", "agvhd_day", "cgvhd_day",
                      "nk_recovery_day", "b_recovery_day", "anc_engraftment_day",
                      "plt_engraftment_day")
 _SCORE_DAYS = (("score_y1", 365.0), ("score_y2", 730.0), ("score_y5", 1826.0),
@@ -29,26 +42,88 @@ _SCORE_DAYS = (("score_y1", 365.0), ("score_y2", 730.0), ("score_y5", 1826.0),
                ("trec_ratio_day730", 730.0), ("repertoire_overlap_day365", 365.0))
 
 
-def complication_outcomes(cross: np.ndarray, u_severe: np.ndarray, params: ParameterSet
+def _fatal_after(day: np.ndarray, u: np.ndarray, share: float | np.ndarray, lag: float
+                 ) -> np.ndarray:
+    """Death ``lag`` days after an event that is fatal with probability ``share``."""
+    return np.where(np.isfinite(day) & (u < share), day + lag, np.inf)
+
+
+def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet, *,
+                          age_years: np.ndarray, female: np.ndarray, horizon_days: float
                           ) -> dict[str, np.ndarray]:
-    """Death (first competing cause), first infection, severity, cardiac toxicity."""
+    """Complication events and death (earliest competing cause) per patient.
+
+    ``u`` is the patient's EVENTS block of uniforms (severity, grade, fatality and
+    background-death draws). Day columns are NaN and booleans false where the event did not
+    happen before death or the horizon.
+    """
     n = cross.shape[0]
-    times = np.stack([cross[:, j] for j, _ in _CAUSES], axis=1)
-    finite = np.isfinite(times)
-    first = np.where(finite, times, np.inf).argmin(axis=1)
-    died = finite.any(axis=1)
-    death_day = np.where(died, times[np.arange(n), first], np.nan)
-    names = np.array([c for _, c in _CAUSES], dtype=object)
+    c, a = "complications", "allogeneic"
+    inf = np.inf
+    day = {k: np.where(np.isfinite(cross[:, j]), cross[:, j], inf) for k, j in (
+        ("infection", CROSS_INFECTION), ("cardiac", CROSS_CARDIAC), ("cmv", CROSS_CMV),
+        ("ebv", CROSS_EBV), ("ptld", CROSS_PTLD), ("sai", CROSS_SAI), ("agvhd", CROSS_AGVHD),
+        ("cgvhd", CROSS_CGVHD))}
+    # acute GVHD grade among grade II-IV events
+    ug = u[:, EV_GVHD_GRADE]
+    p34 = params.value(f"{a}.acute_gvhd_grade_3_4_share")
+    p4 = params.value(f"{a}.acute_gvhd_grade_4_share_of_3_4")
+    grade = np.where(ug < p34 * p4, 4, np.where(ug < p34, 3, 2))
+    # deaths from events (treatment-related, other than infection and organ toxicity)
+    fatal_gvhd = np.where(grade >= 3, params.value(f"{a}.acute_gvhd_3_4_fatal_share"), 0.0)
+    other = np.minimum.reduce([
+        _fatal_after(day["agvhd"], u[:, EV_FATAL], fatal_gvhd,
+                     params.value(f"{a}.acute_gvhd_death_lag")),
+        _fatal_after(day["cgvhd"], u[:, EV_FATAL], params.value(f"{a}.chronic_gvhd_fatal_share"),
+                     params.value(f"{a}.chronic_gvhd_death_lag")),
+        _fatal_after(day["ptld"], u[:, EV_FATAL + 1], params.value(f"{c}.ptld_fatal_share"),
+                     params.value(f"{c}.ptld_death_lag")),
+        _fatal_after(day["sai"], u[:, EV_FATAL + 2],
+                     params.value(f"{c}.secondary_autoimmunity_fatal_share"),
+                     params.value(f"{c}.secondary_autoimmunity_death_lag")),
+    ])
+    candidates = np.stack([
+        np.where(np.isfinite(cross[:, CROSS_DEATH_INFECTION]), cross[:, CROSS_DEATH_INFECTION],
+                 inf),
+        np.where(np.isfinite(cross[:, CROSS_DEATH_TOXICITY]), cross[:, CROSS_DEATH_TOXICITY],
+                 inf),
+        other,
+        np.where(np.isfinite(cross[:, CROSS_DEATH_DISEASE]), cross[:, CROSS_DEATH_DISEASE], inf),
+        background_death_day(age_years, female, u[:, EV_BACKGROUND]),
+    ], axis=1)
+    first = candidates.argmin(axis=1)
+    t_death = candidates[np.arange(n), first]
+    # deaths derived from an event (lagged) or from the life table can fall beyond the
+    # simulated horizon: those are censored like any later event
+    died = t_death <= horizon_days
+    death_day = np.where(died, t_death, np.nan)
+    names = np.array(CAUSES, dtype=object)
     cause = np.where(died, names[first], None)
-    inf_day = cross[:, CROSS_INFECTION]
-    had_inf = np.isfinite(inf_day) & ~(inf_day > death_day)
-    severe = had_inf & ((u_severe < params.value("complications.severe_infection_share"))
+
+    def happened(d: np.ndarray) -> np.ndarray:
+        return np.isfinite(d) & ~(d > death_day)
+
+    had_inf = happened(day["infection"])
+    severe = had_inf & ((u[:, EV_SEVERE] < params.value(f"{c}.severe_infection_share"))
                         | (died & (cause == "treatment_related_infection")))
-    card = np.isfinite(cross[:, CROSS_CARDIAC]) & ~(cross[:, CROSS_CARDIAC] > death_day)
+    agvhd = happened(day["agvhd"])
+
+    def col(k: str) -> np.ndarray:
+        return np.where(happened(day[k]), day[k], np.nan)
+
     return {
-        "infection_first_day": np.where(had_inf, inf_day, np.nan),
+        "infection_first_day": np.where(had_inf, day["infection"], np.nan),
         "severe_infection": severe,
-        "cardiac_toxicity": card,
+        "cardiac_toxicity": happened(day["cardiac"]),
+        "cmv_reactivation_day": col("cmv"),
+        "ebv_reactivation_day": col("ebv"),
+        "ptld": happened(day["ptld"]),
+        "ptld_day": col("ptld"),
+        "secondary_autoimmunity_day": col("sai"),
+        "agvhd_grade": np.where(agvhd, grade, 0).astype(np.int64),
+        "agvhd_day": col("agvhd"),
+        "cgvhd": happened(day["cgvhd"]),
+        "cgvhd_day": col("cgvhd"),
         "death_day": death_day,
         "death_cause": pl.Series("death_cause", cause.tolist(), dtype=pl.Utf8),
     }

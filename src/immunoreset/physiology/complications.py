@@ -5,9 +5,10 @@ unit-exponential threshold pre-drawn from the patient's own stream (DESIGN §4),
 patient's history never depends on batch or worker. Causes of death compete: the first
 cause whose threshold is reached is the cause (mutually exclusive, DESIGN vocabulary).
 
-* infection: ``h = b + h_N·n(ANC) + h_4·c(CD4)`` with ``n = 1/(1 + (ANC/500)^4)``
-  (neutropenia, Bodey 1966) and ``c = 1/(1 + (CD4/CD4_low)^4)`` (late, CD4-driven;
-  Storek's infection counts by period);
+* infection: ``h = b + h_N·n(ANC) + h_4·c(CD4) + h_B·β(B)`` with
+  ``n = 1/(1 + (ANC/500)^4)`` (neutropenia, Bodey 1966), ``c = 1/(1 + (CD4/CD4_low)^4)``
+  (late, CD4-driven) and ``β = 1/(1 + (B/B_low)^4)`` (humoral deficiency in the first
+  months; Storek's infection counts by period);
 * treatment-related infection death: ``m·(f_N·n(ANC) + f_4·c(CD4))``;
 * cardiac toxicity of cyclophosphamide: ``m·k_C·C_CY(t)^γ_C``; its fatal part goes to
   treatment-related toxicity death (raised in SSc with heart involvement: the disease's
@@ -18,6 +19,26 @@ cause whose threshold is reached is the cause (mutually exclusive, DESIGN vocabu
 
 ``m`` multiplies every treatment-related hazard: age, comorbidity (HCT-CI), transplant-centre
 experience (CIBMTR: relative risk 3.5 for centres with < 5 autoimmune transplants).
+
+Viral reactivation and its consequences (seropositive patients only, ``s`` = 1):
+
+* loss of virus-specific T-cell control ``v = 1/(1 + (M/M_v)^2)`` with ``M`` the memory
+  CD4 + CD8 pool (virus-specific T cells are memory cells; ATG and conditioning deplete
+  them, so more ATG means less control — no separate ATG term);
+* CMV: ``s_CMV·k_CMV·v``; EBV: ``s_EBV·k_EBV·v``;
+* PTLD: ``s_EBV·k_PTLD·v²·B/B*`` (EBV-driven B-cell expansion without T-cell control).
+
+Secondary autoimmunity (thyroiditis, ITP, AIHA…; Daikeler 2011): homeostatic expansion of
+T cells under lymphopenia once B cells are back, ``D = (f(T) − 1)·min(B/B*, 1)``, seen with
+a latency ``τ`` (``dZ/dt = (D − Z)/τ``), hazard ``k_SAI·Z``.
+
+Allogeneic grafts: donor alloreactive T cells ``A`` (infused with the graft in proportion to
+its T-cell content and the HLA disparity of the donor) expand while the host is lymphopenic
+towards an antigen-limited capacity and are killed like host T cells by ATG and
+chemotherapy (post-graft ATG exposure and post-transplant cyclophosphamide act through that
+kill): ``dA/dt = A(ρ_A(f(T) − 1)(1 − A/K_A) − δ_A − k_T)``; acute GVHD (grade II–IV)
+hazard ``k_a·A`` before day ``d_c`` (100), chronic GVHD ``k_c·A`` after it;
+graft-versus-autoimmunity kills host autoreactive cells at ``κ_GvA·A`` (model right-hand side).
 """
 
 from __future__ import annotations
@@ -29,15 +50,19 @@ from immunoreset.engine import layout as L
 
 
 @nb.njit(cache=True, inline="always")
-def hazard_rhs(y: np.ndarray, p: np.ndarray, anc: float, cd4: float, c_cy: float,
-               kill_prog: float, act: float, dydt: np.ndarray) -> None:
-    """Integrated hazards (per day)."""
+def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float, c_cy: float,
+               kill_prog: float, act: float, tmem: float, lp_drive: float, k_t: float,
+               dydt: np.ndarray) -> None:
+    """Integrated hazards (per day) and the donor alloreactive pool."""
     x = max(anc, 0.0) / 500.0
     neut = 1.0 / (1.0 + x * x * x * x)
     z = max(cd4, 0.0) / p[L.C_CD4_LOW]
     low4 = 1.0 / (1.0 + z * z * z * z)
     m = p[L.C_TRM_MULT]
-    dydt[L.H_INF] = p[L.C_INF_BASE] + p[L.C_INF_NEUT] * neut + p[L.C_INF_CD4] * low4
+    zb = max(y[L.BCELL], 0.0) / p[L.C_B_LOW]
+    lowb = 1.0 / (1.0 + zb * zb * zb * zb)
+    dydt[L.H_INF] = p[L.C_INF_BASE] + p[L.C_INF_NEUT] * neut + p[L.C_INF_CD4] * low4 + \
+        p[L.C_INF_B] * lowb
     dydt[L.H_DINF] = m * (p[L.C_FATAL_NEUT] * neut + p[L.C_FATAL_CD4] * low4)
     # dose-intensity dependence (Goldberg 1986: toxicity above a daily-dose threshold):
     # hazards rise with a power of concentration / kill rate, not with cumulative exposure
@@ -46,3 +71,24 @@ def hazard_rhs(y: np.ndarray, p: np.ndarray, anc: float, cd4: float, c_cy: float
     dydt[L.H_DTOX] = card * p[L.C_CARD_FATAL] + \
         m * p[L.C_TOX_OTHER] * kill_prog ** p[L.C_TOX_POWER]
     dydt[L.H_DDIS] = p[L.C_DIS_ACT] * act + p[L.C_DIS_DMG] * max(y[L.DMG], 0.0)
+    # viral reactivation: loss of memory T-cell control
+    w = max(tmem, 0.0) / p[L.C_VIR_TMEM]
+    v = 1.0 / (1.0 + w * w)
+    dydt[L.H_CMV] = p[L.C_CMV_SERO] * p[L.C_CMV_RATE] * v
+    dydt[L.H_EBV] = p[L.C_EBV_SERO] * p[L.C_EBV_RATE] * v
+    dydt[L.H_PTLD] = p[L.C_EBV_SERO] * p[L.C_PTLD_RATE] * v * v * \
+        max(y[L.BCELL], 0.0) / p[L.B_REF]
+    # secondary autoimmunity: homeostatic expansion once B cells are back, with latency
+    b_back = min(max(y[L.BCELL], 0.0) / p[L.B_REF], 1.0)
+    dydt[L.SAI_Z] = (max(lp_drive, 0.0) * b_back - y[L.SAI_Z]) / p[L.C_SAI_TAU]
+    dydt[L.H_SAI] = p[L.C_SAI_RATE] * max(y[L.SAI_Z], 0.0)
+    # donor alloreactive T cells and GVHD (all zero for autologous grafts)
+    a = max(y[L.ALLO], 0.0)
+    expand = p[L.C_ALLO_RHO] * max(lp_drive, 0.0) * (1.0 - a / p[L.C_ALLO_K])
+    dydt[L.ALLO] = a * (expand - p[L.C_ALLO_DEATH] - k_t)
+    if t < p[L.C_GVHD_DAY]:
+        dydt[L.H_AGVHD] = p[L.C_AGVHD_RATE] * a
+        dydt[L.H_CGVHD] = 0.0
+    else:
+        dydt[L.H_AGVHD] = 0.0
+        dydt[L.H_CGVHD] = p[L.C_CGVHD_RATE] * a

@@ -19,7 +19,8 @@ from immunoreset.population.covariates import (
 from immunoreset.vocabulary import canonical_disease
 
 # slots of the covariate block (streams.COVARIATES)
-_Z_AGE, _Z_SEX, _Z_WEIGHT, _Z_HEIGHT, _Z_DURATION, _Z_ANC, _Z_PLT, _Z_HB, _Z_LYMPH = range(9)
+(_Z_AGE, _Z_SEX, _Z_WEIGHT, _Z_HEIGHT, _Z_DURATION, _Z_ANC, _Z_PLT, _Z_HB, _Z_LYMPH, _Z_CMV,
+ _Z_EBV) = range(11)
 
 
 class Population(BaseModel):
@@ -56,6 +57,8 @@ class Patient(BaseModel):
     disease_duration_years: float | None = Field(default=None, ge=0, le=80)
     anc_per_uL: float | None = Field(default=None, gt=0, le=100000)
     platelets_per_uL: float | None = Field(default=None, gt=0, le=2e6)
+    cmv_seropositive: bool | None = Field(default=None, description="CMV IgG; None = unknown")
+    ebv_seropositive: bool | None = Field(default=None, description="EBV IgG; None = unknown")
     hemoglobin_g_per_dL: float | None = Field(default=None, gt=2, le=25)
 
     @field_validator("disease")
@@ -82,6 +85,9 @@ class Cohort:
     hemoglobin_g_per_dL: np.ndarray
     lymphocytes_per_uL: np.ndarray
     extra: dict = field(default_factory=dict)
+    #: CMV / EBV IgG serostatus (bool arrays); ``None`` = drawn from the population prevalence
+    cmv_seropositive: np.ndarray | None = None
+    ebv_seropositive: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.patient_id)
@@ -147,12 +153,36 @@ def sample_cohort(population: Population | str, n: int, *, seed: int,
         plt[mask] = truncated_lognormal(z[mask, _Z_PLT], pc["median"], pc["cv"], 100e3, 600e3)
         hc = c["hemoglobin_g_per_dL"][sex]
         hb[mask] = truncated_normal(z[mask, _Z_HB], hc["mean"], hc["sd"], 9.0, 18.5)
-    return Cohort(
+    cohort = Cohort(
         seed=seed, disease=population.disease, patient_id=ids, age_years=age, female=female,
         weight_kg=weight, height_cm=height, bsa_m2=bsa_mosteller(weight, height),
         disease_duration_years=duration, anc_per_uL=anc, platelets_per_uL=plt,
         hemoglobin_g_per_dL=hb, lymphocytes_per_uL=lymph,
     )
+    cmv, ebv = draw_serostatus(cohort, z=z)
+    return replace(cohort, cmv_seropositive=cmv, ebv_seropositive=ebv)
+
+
+def seroprevalence(virus: str, age_years: np.ndarray, female: np.ndarray) -> np.ndarray:
+    """Age- and sex-specific IgG seroprevalence (logistic in age; populations.yaml)."""
+    entry = population_data()["serostatus"][virus]
+    out = np.empty(len(age_years))
+    for sex, mask in (("female", female), ("male", ~female)):
+        e = entry[sex]
+        x = e["logit_at_reference_age"] + e["logit_slope_per_year"] * (
+            age_years[mask] - entry["reference_age_years"])
+        out[mask] = 1.0 / (1.0 + np.exp(-x))
+    return out
+
+
+def draw_serostatus(cohort: Cohort, *, z: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """CMV and EBV serostatus from each patient's covariate stream (slots of its own)."""
+    if z is None:
+        z = streams.normal_block(cohort.seed, cohort.patient_id, streams.COVARIATES)
+    cmv = _std_uniform(z[:, _Z_CMV]) < seroprevalence("cmv", cohort.age_years, cohort.female)
+    ebv = _std_uniform(z[:, _Z_EBV]) < seroprevalence("ebv", cohort.age_years, cohort.female)
+    return cmv, ebv
 
 
 def cohort_from_patient(patient: Patient, *, seed: int, n_twins: int = 1) -> Cohort:
@@ -166,8 +196,16 @@ def cohort_from_patient(patient: Patient, *, seed: int, n_twins: int = 1) -> Coh
     fem = np.full(n, patient.sex == "F")
     w = np.full(n, patient.weight_kg)
     h = np.full(n, patient.height_cm)
+    fixed = replace(base, age_years=np.full(n, patient.age_years), female=fem)
+    cmv, ebv = draw_serostatus(fixed)  # unknown serostatus: drawn at the patient's age and sex
+    if patient.cmv_seropositive is not None:
+        cmv = np.full(n, patient.cmv_seropositive)
+    if patient.ebv_seropositive is not None:
+        ebv = np.full(n, patient.ebv_seropositive)
     return replace(
         base,
+        cmv_seropositive=cmv,
+        ebv_seropositive=ebv,
         age_years=np.full(n, patient.age_years),
         female=fem,
         weight_kg=w,

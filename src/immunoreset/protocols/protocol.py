@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +11,9 @@ from immunoreset.protocols.comparators import Comparator, comparator
 from immunoreset.protocols.graft_processing import GraftProcessingSpec
 from immunoreset.protocols.mobilisation import ApheresisSpec, HarvestSpec, MobilisationSpec
 from immunoreset.protocols.regimens import Conditioning, conditioning, preset_defaults
+
+#: allogeneic donor types
+Donor = Literal["matched_sibling", "matched_unrelated", "haploidentical", "cord_blood"]
 
 
 class Protocol(BaseModel):
@@ -32,6 +35,9 @@ class Protocol(BaseModel):
     cryopreserved: bool = True
     cd34_dose_per_kg: float | None = Field(default=None, gt=0)
     allogeneic: bool = False
+    donor: Donor | None = Field(
+        default=None,
+        description="allogeneic donor type (sets allogeneic); cord_blood needs a cord_blood graft")
     centre_autoimmune_transplants: int | None = Field(
         default=None, ge=0, le=10000,
         description="autoimmune transplants done by the centre (CIBMTR volume categories); "
@@ -41,6 +47,18 @@ class Protocol(BaseModel):
     )
     apheresis: ApheresisSpec = Field(default_factory=ApheresisSpec)
     harvest: HarvestSpec = Field(default_factory=HarvestSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _donor_defaults(cls, data: Any) -> Any:
+        """A named donor makes the graft allogeneic; a healthy donor is mobilised with G-CSF
+        alone (no cyclophosphamide) unless a mobilisation is given."""
+        if isinstance(data, dict) and data.get("donor") is not None:
+            data = dict(data)
+            data.setdefault("allogeneic", True)
+            if "mobilisation" not in data:
+                data["mobilisation"] = MobilisationSpec.gcsf_alone()
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Protocol:
@@ -55,19 +73,16 @@ class Protocol(BaseModel):
             raise InputError(
                 "cd34_dose_per_kg", self.cd34_dose_per_kg, "[1e4, 1e8] infused CD34+ cells/kg"
             )
-        if self.graft_source == "cord_blood" and not self.allogeneic:
-            raise InputError(
-                "graft_source",
-                "cord_blood",
-                "pbsc or bone_marrow unless an allogeneic donor is given "
-                "(allogeneic donors arrive with the complications model)",
-            )
-        if self.allogeneic:
-            raise InputError(
-                "allogeneic",
-                True,
-                "false: allogeneic donors are not modelled yet (issue: complications)",
-            )
+        if self.graft_source == "cord_blood" and self.donor != "cord_blood":
+            raise InputError("graft_source", "cord_blood",
+                             "pbsc or bone_marrow unless donor is cord_blood")
+        if self.donor == "cord_blood" and self.graft_source != "cord_blood":
+            raise InputError("donor", "cord_blood", "a cord_blood graft_source")
+        if self.allogeneic and self.donor is None:
+            raise InputError("donor", None, "matched_sibling, matched_unrelated, haploidentical "
+                             "or cord_blood for an allogeneic graft")
+        if self.donor is not None and not self.allogeneic:
+            raise InputError("allogeneic", False, "true when a donor is given")
         return self
 
     @property
@@ -112,7 +127,9 @@ class Protocol(BaseModel):
         p = self.processing
         lines = [
             self.conditioning.describe(),
-            f"graft: {self.graft_source}, CD34 selection {'yes' if p.cd34_selection else 'no'},"
+            f"graft: {self.graft_source}"
+            f"{f' from a {self.donor} donor (allogeneic)' if self.donor else ' (autologous)'}, "
+            f"CD34 selection {'yes' if p.cd34_selection else 'no'},"
             f" {'cryopreserved' if p.cryopreserved else 'fresh'}",
         ]
         if self.cd34_dose_per_kg:
