@@ -45,7 +45,7 @@ from pydantic import (
 
 from immunoreset.errors import InputError
 from immunoreset.protocols.protocol import Protocol
-from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES, canonical_disease
+from immunoreset.vocabulary import DEATH_CAUSES, TREATMENT_RELATED_CAUSES, canonical_disease
 
 SCHEMA_VERSION: Final = 1
 
@@ -112,9 +112,11 @@ SPECIAL_EVENTS: Final = {
     "death": EventDefinition(column="death_day"),
     "treatment_related_death": EventDefinition(
         column="death_day", cause_column="death_cause", causes=TREATMENT_RELATED_CAUSES),
-    "disease_death": EventDefinition(
-        column="death_day", cause_column="death_cause", causes=("disease",)),
     "infection": EventDefinition(column="infection_first_day"),
+    # one event per death cause, ``<cause>_death`` (disease_death, background_death, …), so
+    # that every cause-specific cumulative incidence can be an endpoint
+    **{f"{c}_death": EventDefinition(column="death_day", cause_column="death_cause",
+                                     causes=(c,)) for c in DEATH_CAUSES},
 }
 
 
