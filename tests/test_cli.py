@@ -74,3 +74,68 @@ def test_listings(capsys):
     assert main(["params", "--search", "Friberg"]) == 0
     assert "transit_time" in capsys.readouterr().out
     assert main(["diseases"]) == 0
+
+
+# ---- workers, schedulers and streaming (issue 7): one seed, identical outcomes ---------------
+
+_RUN = ["simulate", "--n", "12", "--seed", "4", "--horizon-years", "0.2", "--chunk-size", "4"]
+
+
+def _outcomes(out):
+    if (out / "outcomes.parquet").exists():
+        return pl.read_parquet(out / "outcomes.parquet")
+    return pl.concat([pl.read_parquet(p) for p in sorted((out / "outcomes").glob("*.parquet"))])
+
+
+@pytest.fixture(scope="module")
+def one_worker(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "w1"
+    assert main([*_RUN, "--out", str(out)]) == 0
+    return _outcomes(out)
+
+
+def test_workers_1_vs_2_identical_outcomes(tmp_path, one_worker):
+    from polars.testing import assert_frame_equal
+
+    out = tmp_path / "w2"
+    assert main([*_RUN, "--workers", "2", "--out", str(out)]) == 0
+    assert_frame_equal(_outcomes(out), one_worker)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["seed"] == 4 and prov["n_patients"] == 12
+
+
+def test_stream_on_dask_identical_outcomes(tmp_path, one_worker):
+    from polars.testing import assert_frame_equal
+
+    pytest.importorskip("distributed")
+    out = tmp_path / "dask"
+    assert main([*_RUN, "--stream", "--scheduler", "dask", "--workers", "2",
+                 "--out", str(out)]) == 0
+    parts = sorted(p.name for p in (out / "outcomes").iterdir())
+    assert parts == [f"part-{i:05d}.parquet" for i in range(3)]
+    assert_frame_equal(_outcomes(out), one_worker)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["execution"]["scheduler"] == "local" and prov["units"]
+    assert main(["results", "query", str(out), "SELECT count(*) AS n FROM outcomes",
+                 "--csv"]) == 0
+
+
+def test_stream_in_process_identical_outcomes(tmp_path, one_worker):
+    from polars.testing import assert_frame_equal
+
+    out = tmp_path / "s1"
+    assert main([*_RUN, "--stream", "--out", str(out)]) == 0
+    assert_frame_equal(_outcomes(out), one_worker)
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["--scheduler", "threads"], "scheduler"),
+    (["--workers", "0"], "workers"),
+    (["--chunk-size", "0"], "chunk_size"),
+    (["--stream", "--patient", "p.yaml"], "stream"),
+])
+def test_bad_execution_options_exit_2(tmp_path, capsys, args, field):
+    out = tmp_path / "bad"
+    assert main([*_RUN, "--out", str(out), *args]) == 2
+    assert field in capsys.readouterr().err
+    assert not out.exists()

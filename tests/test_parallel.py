@@ -119,6 +119,9 @@ def test_streamed_parquet_equals_in_memory(tmp_path, params, reference):
     assert prov["seed"] == SEED and prov["n_patients"] == N
     assert prov["units"] == reference.units
     assert prov["trajectory_units"] == reference.provenance["trajectory_units"]
+    # one provenance builder: the streamed run records every key simulate() does, same values
+    same = {k: v for k, v in reference.provenance.items() if k != "created_utc"}
+    assert {k: prov[k] for k in same} == json.loads(json.dumps(same, default=str))
     # the chunks ran in worker processes, each of which loaded the kernels once
     assert prov["execution"]["processes"]
     assert not any(w.endswith(f":{os.getpid()}") for w in prov["execution"]["processes"])

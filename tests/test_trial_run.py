@@ -50,7 +50,9 @@ def test_screening_applies_modelled_criteria_and_records_the_rest(synthetic):
     assert p["age_years"].min() >= 18 and p["age_years"].max() <= 65
     assert p["disease_duration_years"].max() <= 4
     crit = {c["criterion"]: c for c in synthetic.flow["criteria"]}
-    assert crit["mrss >= 15"]["note"] == "not applied: covariate not modelled"
+    # the score criterion reads the baseline score the patient is simulated from
+    assert crit["mrss >= 15"]["applied"] is True
+    assert p["screening_score"].min() >= 15
     assert crit["lvef_percent < 45 excludes"]["applied"] is False
     f = synthetic.flow
     assert f["screened"] == synthetic.screening.height
@@ -85,7 +87,10 @@ def test_impossible_criteria_are_an_input_error():
 def test_randomisation_uses_each_patients_own_stream():
     u = randomisation_draws(5, np.array([3]))
     ss = np.random.SeedSequence(5, spawn_key=(3, 100))
-    assert u[0].tolist() == np.random.Generator(np.random.PCG64(ss)).random(2).tolist()
+    assert u[0].tolist() == np.random.Generator(np.random.PCG64(ss)).random(3).tolist()
+    # arm and drop-out draws are those of the two-draw version: old results are unchanged
+    ss = np.random.SeedSequence(5, spawn_key=(3, 100))
+    assert u[0, :2].tolist() == np.random.Generator(np.random.PCG64(ss)).random(2).tolist()
     small = run_trial(spec_obj(30), seed=5, simulator=synthetic_simulator)
     big = run_trial(spec_obj(90), seed=5, simulator=synthetic_simulator)
     arms_small = dict(small.patients.select("patient_id", "arm").iter_rows())

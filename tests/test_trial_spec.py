@@ -101,7 +101,8 @@ def test_validate_notes_what_is_not_modelled(capsys, tmp_path):
     assert main(["trial", "validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "valid trial spec" in out
-    assert "not simulated" in out and "mrss" in out and "not applied" in out
+    assert "not simulated" in out and "lvef_percent" in out and "not applied" in out
+    assert "mrss" not in out  # the score criterion is applied (to the simulated baseline)
 
 
 # ----------------------------------------------------------------------------- bad specs

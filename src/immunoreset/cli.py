@@ -58,36 +58,75 @@ def simulate(
         help="simulate digital twins of one patient record (YAML/JSON) instead of a cohort")]
     = None,
     horizon_years: Annotated[float, typer.Option(help="simulated follow-up (years)")] = 5.0,
-    workers: Annotated[int, typer.Option(help="threads for the compiled kernel")] = 0,
+    workers: Annotated[int, typer.Option(
+        help="local worker processes, or Dask workers with --scheduler dask (results do not "
+             "depend on it)")] = 1,
+    scheduler: Annotated[str, typer.Option(
+        help="'processes' (local, the default), 'dask' (a local Dask cluster of --workers "
+             "workers) or a Dask scheduler address such as tcp://host:8786")] = "processes",
+    stream: Annotated[bool, typer.Option(
+        help="stream chunk by chunk to DIR/outcomes/part-*.parquet and "
+             "DIR/trajectories/part-*.parquet (patients sampled in the workers: memory "
+             "O(chunk) whatever --n)")] = False,
+    chunk_size: Annotated[int, typer.Option(help="patients per chunk")] = 2048,
+    threads: Annotated[int, typer.Option(
+        help="threads of the compiled kernel in this process (0 = all cores)")] = 0,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output directory")] = False,
 ) -> None:
     """Simulate a cohort under one protocol; write outcomes, trajectories and provenance."""
+    from immunoreset.engine.parallel import CohortSpec, balanced_chunk_size, simulate_to_parquet
     from immunoreset.population import Population, sample_cohort
     from immunoreset.protocols.protocol import Protocol
     from immunoreset.simulate import simulate as run
 
+    res = None
     try:
-        _set_threads(workers)
+        _set_threads(threads)
         if not (1 <= n <= 10_000_000):
             raise InputError("n", n, "[1, 10000000] patients")
+        if workers < 1:
+            raise InputError("workers", workers, "an integer >= 1")
+        if chunk_size < 1:
+            raise InputError("chunk_size", chunk_size, "an integer >= 1")
+        dask = _scheduler(scheduler)
         if out.exists() and any(out.iterdir()) and not overwrite:
             raise InputError("out", str(out), "a new or empty directory (or pass --overwrite)")
+        if stream and patient is not None:
+            raise InputError("stream", True, "a sampled cohort (not --patient)")
         protocol = Protocol(regimen=regimen, graft_source=graft_source,
                             cd34_dose_per_kg=cd34_dose, cd34_selection=cd34_selection,
                             atg_total_mg_per_kg=atg_total)
-        if patient is not None:
-            subject = _read_patient(patient)
-        else:
-            subject = sample_cohort(Population(disease=disease, age_years=age), n, seed=seed)
+        population = Population(disease=disease, age_years=age)
+        if dask is None and workers > 1:
+            chunk_size = balanced_chunk_size(n, chunk_size, workers)
         with _progress() as prog:
             task = prog.add_task("simulating", total=n)
-            res = run(subject, protocol, horizon_days=horizon_years * 365.25, seed=seed,
-                      progress=lambda done, tot: prog.update(task, completed=done, total=tot))
-        res.write(out, overwrite=overwrite)
+
+            def tick(done: int, tot: int) -> None:
+                prog.update(task, completed=done, total=tot)
+
+            if stream:
+                simulate_to_parquet(CohortSpec(population, n, seed=seed), protocol, out,
+                                    horizon_days=horizon_years * 365.25, chunk_size=chunk_size,
+                                    workers=workers, scheduler=dask, overwrite=overwrite,
+                                    progress=tick)
+            else:
+                subject = (_read_patient(patient) if patient is not None
+                           else sample_cohort(population, n, seed=seed))
+                res = run(subject, protocol, horizon_days=horizon_years * 365.25, seed=seed,
+                          chunk_size=chunk_size, workers=workers, scheduler=dask,
+                          progress=tick)
+        if res is not None:
+            res.write(out, overwrite=overwrite)
     except InputError as exc:
         _fail(str(exc))
     except ValidationError as exc:
         _fail(_pydantic_msg(exc))
+    if res is None:
+        console.print(f"wrote {out}/outcomes/ and trajectories/ (part-*.parquet, one per chunk) "
+                      f"and provenance.json; query with `immunoreset results query {out} "
+                      "\"SELECT count(*) FROM outcomes\"`", highlight=False)
+        return
     _print_summary(res.outcomes, title=f"{regimen}, {protocol.graft_source}")
     console.print(f"wrote {out}/outcomes.parquet, trajectories.parquet, provenance.json")
 
@@ -222,13 +261,25 @@ def _read_patient(path: Path):
     return Patient(**raw)
 
 
-def _set_threads(workers: int) -> None:
+def _set_threads(threads: int) -> None:
     import numba
 
-    if workers < 0:
-        raise InputError("workers", workers, ">= 0 (0 = all cores)")
-    if workers:
-        numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    if threads < 0:
+        raise InputError("threads", threads, ">= 0 (0 = all cores)")
+    if threads:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def _scheduler(name: str) -> str | None:
+    """``--scheduler`` → the ``scheduler`` argument of the API (None = local processes)."""
+    if name == "processes":
+        return None
+    if name == "dask":
+        return "local"
+    if "://" in name:
+        return name
+    raise InputError("scheduler", name, "processes, dask, or a Dask address like "
+                                        "tcp://host:8786")
 
 
 def _progress():

@@ -77,8 +77,9 @@ def run(
     seed: Annotated[int, typer.Option(help="random seed (same seed -> identical results)")] = 1,
     workers: Annotated[int, typer.Option(help="local worker processes (results do not "
                                               "depend on it)")] = 1,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address or 'local'")]
-    = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="'processes' (default), 'dask' (a local Dask cluster of --workers workers) or a "
+             "Dask scheduler address such as tcp://host:8786")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output directory")] =
     False,
 ) -> None:
@@ -90,6 +91,10 @@ def run(
         s = load_spec(spec)
         if workers < 1:
             raise InputError("workers", workers, "an integer >= 1")
+        if scheduler is not None:
+            from immunoreset.cli import _scheduler
+
+            scheduler = "local" if scheduler == "local" else _scheduler(scheduler)
         if seed < 0:
             raise InputError("seed", seed, "a non-negative integer")
         if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:

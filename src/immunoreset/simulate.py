@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from immunoreset import vocabulary
 from immunoreset.engine.model import OBS_HSC, OBSERVED
-from immunoreset.engine.parallel import FrameReducer, balanced_chunk_size, run_chunks
+from immunoreset.engine.parallel import CohortSpec, FrameReducer, balanced_chunk_size, run_chunks
 from immunoreset.engine.run import ChunkResult
 from immunoreset.errors import InputError, check_range
 from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
@@ -103,11 +104,36 @@ def simulate(cohort_or_patient: Cohort | Patient, protocol: Protocol, *,
     outcomes = pl.concat(frames)
     trajectories = (pl.concat(trajs).sort(["patient_id", "variable", "day"], maintain_order=True)
                     if trajs else _empty_traj())
-    units = dict(HEMATOLOGY_OUTCOME_UNITS) | dict(IMMUNE_OUTCOME_UNITS) | \
-        dict(COMPLICATION_OUTCOME_UNITS)
-    prov = base_provenance() | {
+    prov = simulation_provenance(cohort, protocol, params, horizon_days=horizon_days, save=save)
+    units = prov.pop("units")
+    return SimulationResult(outcomes=outcomes, trajectories=trajectories, units=units,
+                            provenance=prov)
+
+
+def outcome_units() -> dict[str, str]:
+    """Unit of every outcome column: the union of the vocabulary's ``*_OUTCOME_UNITS`` tables
+    (a table added there is picked up here, by every writer of outcomes)."""
+    units: dict[str, str] = {}
+    for name in sorted(dir(vocabulary)):
+        if name.endswith("_OUTCOME_UNITS"):
+            units |= dict(getattr(vocabulary, name))
+    return units
+
+
+def simulation_provenance(cohort: Cohort | CohortSpec, protocol: Protocol,
+                          params: ParameterSet, *, horizon_days: float, save: SaveSpec
+                          ) -> dict:
+    """The provenance of one simulation run: software and platform, seed, patients, protocol,
+    parameters, definitions and the units of every outcome and trajectory variable.
+
+    Built in this one place: :func:`simulate` and
+    :func:`~immunoreset.engine.parallel.simulate_to_parquet` (which adds its layout and
+    execution) record exactly these keys."""
+    first = cohort.start if isinstance(cohort, CohortSpec) else int(cohort.patient_id[0])
+    return base_provenance() | {
         "seed": cohort.seed,
-        "n_patients": n,
+        "n_patients": len(cohort),
+        "first_patient_id": first,
         "disease": cohort.disease,
         "horizon_days": horizon_days,
         "protocol": protocol.model_dump(mode="json", by_alias=True),
@@ -116,10 +142,11 @@ def simulate(cohort_or_patient: Cohort | Patient, protocol: Protocol, *,
         "day_zero": "graft infusion",
         "engraftment_definitions": "CIBMTR: ANC >= 500/uL and platelets >= 20,000/uL on 3 "
         "consecutive days (platelets: no transfusion in the preceding 7 days), daily grid",
-        "trajectory_units": {k: u for k, u in OBSERVED},
+        "save": {"variables": list(save.variables), "max_patients": save.max_patients,
+                 "day_min": save.day_min, "day_max": save.day_max},
+        "trajectory_units": dict(OBSERVED),
+        "units": outcome_units(),
     }
-    return SimulationResult(outcomes=outcomes, trajectories=trajectories, units=units,
-                            provenance=prov)
 
 
 def outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl.DataFrame:
@@ -145,8 +172,9 @@ def outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl.
         **res.outcomes,
         **clones,
     }
-    order = [c for c in (*HEMATOLOGY_OUTCOME_UNITS, *IMMUNE_OUTCOME_UNITS,
-                         *COMPLICATION_OUTCOME_UNITS) if c in cols]
+    order = [c for c in dict.fromkeys((*HEMATOLOGY_OUTCOME_UNITS, *IMMUNE_OUTCOME_UNITS,
+                                       *COMPLICATION_OUTCOME_UNITS, *outcome_units()))
+             if c in cols]
     order += [c for c in cols if c not in order]
     return pl.DataFrame({c: cols[c] for c in order})
 

@@ -430,8 +430,8 @@ def simulate_to_parquet(cohort: Cohort | CohortSpec, protocol: Protocol, out: st
     the trajectory files its ``trajectories``. ``save`` is a :class:`~immunoreset.simulate.
     SaveSpec` (default: the default spec; ``SaveSpec(max_patients=0)`` for none).
     """
-    from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
-    from immunoreset.simulate import SaveSpec
+    from immunoreset.io.store import atomic_output_dir, write_json
+    from immunoreset.simulate import SaveSpec, simulation_provenance
 
     params = params or default_parameters()
     save = save if save is not None else SaveSpec()
@@ -457,8 +457,8 @@ def simulate_to_parquet(cohort: Cohort | CohortSpec, protocol: Protocol, out: st
             if chunk.jit_s:
                 jit.append(round(chunk.jit_s, 3))
         write_json(tmp / "provenance.json",
-                   _provenance(cohort, protocol, params, horizon_days, save)
-                   | base_provenance() | {
+                   simulation_provenance(cohort, protocol, params,
+                                         horizon_days=horizon_days, save=save) | {
                        "layout": {"outcomes": f"outcomes/part-NNNNN.parquet ({n_parts} parts)",
                                   "trajectories": f"trajectories/part-NNNNN.parquet "
                                                   f"({n_traj_parts} parts)",
@@ -470,37 +470,6 @@ def simulate_to_parquet(cohort: Cohort | CohortSpec, protocol: Protocol, out: st
                                      "wall_seconds": round(time.perf_counter() - t0, 3)},
                    })
     return Path(out)
-
-
-def _provenance(cohort: Cohort | CohortSpec, protocol: Protocol, params: ParameterSet,
-                horizon_days: float, save: Any) -> dict:
-    from immunoreset import vocabulary
-    from immunoreset.engine.model import OBSERVED
-
-    # the same keys as simulate()'s provenance; every outcome-unit table of the vocabulary
-    units: dict[str, str] = {}
-    for name in sorted(dir(vocabulary)):
-        if name.endswith("_OUTCOME_UNITS"):
-            units |= dict(getattr(vocabulary, name))
-
-    first = cohort.start if isinstance(cohort, CohortSpec) else int(cohort.patient_id[0])
-    return {
-        "seed": cohort.seed,
-        "n_patients": len(cohort),
-        "first_patient_id": first,
-        "disease": cohort.disease,
-        "horizon_days": horizon_days,
-        "protocol": protocol.model_dump(mode="json", by_alias=True),
-        "conditioning": protocol.conditioning.model_dump(mode="json"),
-        "parameters": {"origin": params.origin, "sha256": params.sha256},
-        "day_zero": "graft infusion",
-        "engraftment_definitions": "CIBMTR: ANC >= 500/uL and platelets >= 20,000/uL on 3 "
-        "consecutive days (platelets: no transfusion in the preceding 7 days), daily grid",
-        "save": {"variables": list(save.variables), "max_patients": save.max_patients,
-                 "day_min": save.day_min, "day_max": save.day_max},
-        "trajectory_units": dict(OBSERVED),
-        "units": units,
-    }
 
 
 def balanced_chunk_size(n: int, chunk_size: int, workers: int) -> int:

@@ -101,14 +101,30 @@ def _color(i: int) -> str:
 
 # ----------------------------------------------------------------------------- sections
 
+def _follow_up_text(res: TrialResult) -> str:
+    s = res.spec
+    med = res.flow.get("median_follow_up_years", math.nan)
+    med_txt = ("" if med is None or not math.isfinite(med) else
+               f"; simulated median follow-up {med:.2f} years (reverse Kaplan–Meier)")
+    if s.accrual is None:
+        return f"{s.follow_up_years:g} years for every patient{med_txt}"
+    return (f"staggered entry, uniform over {s.accrual.years:g} years of accrual"
+            + (f" ({_e(s.accrual.source)})" if s.accrual.source else "")
+            + f"; data cut-off {s.max_follow_up_years:g} years after the first randomisation, "
+              f"so follow-up ranges from {s.follow_up_years:g} to {s.max_follow_up_years:g} "
+              f"years{med_txt}")
+
+
 def _design(res: TrialResult) -> str:
+    from immunoreset.trials.run import randomisation_text
+
     s = res.spec
     rows = [["disease", _e(s.disease)], ["design", _e(s.design)],
             ["patients randomised", _e(s.population.n)],
-            ["follow-up (administrative censoring)", f"{s.follow_up_years:g} years"],
+            ["follow-up (administrative censoring)", _follow_up_text(res)],
             ["drop-out", f"exponential, {s.dropout_per_year:g} per year"
              + (f" ({_e(s.dropout_source)})" if s.dropout_source else "")],
-            ["randomisation", "simple, per-patient stream SeedSequence(seed, (patient_id, 100))"],
+            ["randomisation", _e(randomisation_text(s))],
             ["seed", _e(res.seed)]]
     if s.citation:
         rows.insert(0, ["reproduces", _e(s.citation)])
@@ -193,7 +209,8 @@ def _flow(res: TrialResult) -> str:
     arm_rows = [[_e(n), _e(a["allocated"]), _e(a.get("n_published")),
                  "yes" if a["simulated"] else "<b>no</b>", _e(a["dropped_out"]),
                  _e(a.get("died")) if a.get("died") is not None else "not modelled",
-                 _e(a["note"])] for n, a in f["arms"].items()]
+                 _fmt(a.get("median_follow_up_years")), _e(a["note"])]
+                for n, a in f["arms"].items()]
     return ("<h2>CONSORT-style flow</h2>" + _flow_figure(res)
             + f"<p>Screen-failure rate: <b>{100 * f['screen_failure_rate']:.1f} %</b> "
               f"({f['excluded']} of {f['screened']} sampled patients). Only criteria on "
@@ -202,7 +219,7 @@ def _flow(res: TrialResult) -> str:
             + _table(["kind", "criterion", "failed (first failed)", "status", "source"], rows,
                      cls)
             + _table(["arm", "allocated", "n in paper", "simulated", "dropped out", "died",
-                      "note"], arm_rows))
+                      "median follow-up (years)", "note"], arm_rows))
 
 
 _BASELINE = (("age_years", "age (years)"), ("weight_kg", "weight (kg)"),
@@ -211,6 +228,7 @@ _BASELINE = (("age_years", "age (years)"), ("weight_kg", "weight (kg)"),
              ("anc_per_uL", "ANC (/µL)"), ("platelets_per_uL", "platelets (/µL)"),
              ("hemoglobin_g_per_dL", "haemoglobin (g/dL)"),
              ("lymphocytes_per_uL", "lymphocytes (/µL)"),
+             ("screening_score", "disease score at baseline"),
              ("score_baseline", "disease score at baseline"))
 
 
@@ -225,8 +243,9 @@ def _baseline(res: TrialResult) -> str:
         fem.append(f"{100 * (df['sex'] == 'F').mean():.0f} %" if df.height else "–")
     rows.append(["female", *fem])
     for col, label in _BASELINE:
-        if col not in res.patients.columns:
-            continue
+        if col not in res.patients.columns or (
+                col == "score_baseline" and "screening_score" in res.patients.columns):
+            continue  # the screened score is the simulated baseline (and known unsimulated)
         cells = []
         for a in arms:
             x = arm_frame(res.patients, a)[col].cast(pl.Float64).drop_nulls().to_numpy()
@@ -256,7 +275,7 @@ def _risk_times(follow_up: float) -> np.ndarray:
 def _km_figure(res: TrialResult, e: SurvivalEndpoint) -> tuple[str, list[str]]:
     from immunoreset.trials.statistics import kaplan_meier
 
-    fu = res.spec.follow_up_years
+    fu = res.spec.max_follow_up_years
     times = _risk_times(fu)
     fig, (ax, tab) = plt.subplots(2, 1, figsize=(8, 5.2), height_ratios=[4, 1.1],
                                   constrained_layout=True)
@@ -309,7 +328,7 @@ def _km_figure(res: TrialResult, e: SurvivalEndpoint) -> tuple[str, list[str]]:
 def _cif_figure(res: TrialResult, e: CumulativeIncidenceEndpoint) -> tuple[str, list[str]]:
     from immunoreset.trials.statistics import cumulative_incidence
 
-    fu = res.spec.follow_up_years
+    fu = res.spec.max_follow_up_years
     fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
     missing, n_drawn = [], 0
     for i, arm in enumerate(a.name for a in res.spec.arms):

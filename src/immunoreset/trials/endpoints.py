@@ -277,8 +277,9 @@ def _hr_rows(spec: TrialSpec, e: HazardRatioEndpoint, patients: pl.DataFrame) ->
 
     label = f"{e.arms[0]} vs {e.arms[1]}"
     unit = "hazard_ratio"
-    cuts = [c for c in (e.cutpoints_years or []) if c < spec.follow_up_years]
-    tps: list[float | None] = [*cuts, spec.follow_up_years] if e.cutpoints_years else [None]
+    fu = spec.max_follow_up_years
+    cuts = [c for c in (e.cutpoints_years or []) if c < fu]
+    tps: list[float | None] = [*cuts, fu] if e.cutpoints_years else [None]
     why, data = _pair_data(spec, e, patients)
     if why:
         return _missing(label, e.name, tps, unit, data, why)
@@ -294,7 +295,7 @@ def _hr_rows(spec: TrialSpec, e: HazardRatioEndpoint, patients: pl.DataFrame) ->
     pw = piecewise_hazard_ratios(t, ev, g, reference=e.arms[1], cutpoints_years=cuts)
     rows = []
     for iv in pw.intervals:
-        end = spec.follow_up_years if math.isinf(iv.end_years) else iv.end_years
+        end = spec.max_follow_up_years if math.isinf(iv.end_years) else iv.end_years
         note = (f"piecewise Cox, interval ({iv.start_years:g}, {end:g}] y, Wald p = "
                 f"{_p(iv.p_value)}; events {e.arms[0]} {iv.n_events_comparator}, "
                 f"{e.arms[1]} {iv.n_events_reference}")

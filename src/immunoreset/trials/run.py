@@ -7,11 +7,16 @@ Steps (each reproducible from the seed alone):
    checked against the spec's inclusion and exclusion criteria until ``population.n`` are
    eligible. Criteria on covariates the cohort does not carry are *not applied* and listed as
    such in the CONSORT flow. The screen-failure rate is excluded / screened.
-2. **Randomisation.** Simple randomisation with the allocation ratios: patient *k* draws
-   ``u = Generator(PCG64(SeedSequence(seed, spawn_key=(k, 100)))).random(2)``; ``u[0]`` picks
-   the arm (cumulative allocation), ``u[1]`` the drop-out time ``−ln(1−u[1]) / λ`` years
-   (``λ = dropout_per_year``; none when 0). The arm of a patient therefore never depends on
-   the other patients, the chunking or the workers.
+2. **Entry and randomisation.** Patient *k* draws
+   ``u = Generator(PCG64(SeedSequence(seed, spawn_key=(k, 100)))).random(3)``: ``u[1]`` gives
+   the drop-out time ``−ln(1−u[1]) / λ`` years (``λ = dropout_per_year``; none when 0) and,
+   with ``accrual``, ``u[2]`` the entry time ``accrual.years · u[2]`` (uniform). Simple
+   randomisation picks the arm from ``u[0]`` (cumulative allocation), so a patient's arm never
+   depends on the other patients. Block randomisation (``randomisation.method: block``) fills
+   permuted blocks within each stratum in order of entry (patient id without accrual), from
+   one stream per trial and stratum, ``SeedSequence(seed, spawn_key=(100, 1, stratum))``.
+   Either way the allocation is fixed before anything is simulated: it never depends on the
+   chunking or the workers.
 3. **Simulation.** Transplant arms run :func:`immunoreset.simulate` (graft infusion
    ``days_randomisation_to_infusion`` after randomisation; horizon = follow-up − that delay).
    Comparator arms with a schedule in ``data/comparators.yaml`` run :func:`simulate` too
@@ -20,8 +25,15 @@ Steps (each reproducible from the seed alone):
    simulated**, and its endpoints say so. A custom ``simulator`` (same signature as
    :func:`model_simulator`, minus ``workers``/``scheduler``/``progress``) replaces both —
    the tests use one that writes the full outcome-column contract.
-4. **Censoring and endpoints.** ``censor_years = min(follow_up_years, drop-out)``; endpoints
+4. **Censoring and endpoints.** ``censor_years = min(administrative censoring, drop-out)``,
+   where administrative censoring is ``follow_up_years`` for everyone, or, with ``accrual``,
+   the data cut-off ``accrual.years + follow_up_years`` minus the patient's entry time; the
+   flow reports the median follow-up (reverse Kaplan–Meier, as trials report it). Endpoints
    from the patients table (:mod:`immunoreset.trials.endpoints`).
+
+Screening criteria on the disease score (``score_baseline`` or its name, e.g. ``mrss``;
+:data:`~immunoreset.trials.spec.SCORE_COVARIATES`) read the baseline score the simulated
+patient starts from (:func:`baseline_scores`).
 
 Same seed → identical patients table and ``endpoints.csv`` whatever ``workers``.
 """
@@ -52,9 +64,11 @@ from immunoreset.trials.endpoints import (
 )
 from immunoreset.trials.spec import (
     MODELLED_COVARIATES,
+    SCORE_COVARIATES,
     ArmSpec,
     ComparatorProtocol,
     Criterion,
+    StratumFactor,
     TrialSpec,
     load_spec,
     parse_spec,
@@ -62,6 +76,9 @@ from immunoreset.trials.spec import (
 
 #: spawn-key purpose of the randomisation stream (``SeedSequence(seed, spawn_key=(k, 100))``)
 RANDOMISATION_PURPOSE = 100
+#: trial-level stream of block randomisation: ``SeedSequence(seed, spawn_key=(100, 1, s))``
+#: for stratum ``s`` (three-part keys never meet the two-part per-patient keys)
+BLOCK_STREAM = 1
 #: patients per chunk handed to a custom simulator (results do not depend on it)
 DEFAULT_CHUNK_SIZE = 256
 #: transplant-arm patients whose blood-count trajectories are kept for the report
@@ -189,10 +206,40 @@ def _concat(parts: list[Cohort]) -> Cohort:
     return replace(first, **arrays, extra=extra)
 
 
+def baseline_scores(cohort: Cohort) -> np.ndarray | None:
+    """The disease score each patient's simulation starts from (``score_baseline`` of the
+    outcome table), or ``None`` when the disease has no score model.
+
+    Drawn exactly as the engine draws it (:mod:`immunoreset.engine.assemble`): the standard
+    normal of slot ``_EV_SCORE`` of the patient's own EVENTS stream, through the disease's
+    ``baseline_score`` with the shipped parameters. ``tests/test_trial_design.py`` checks
+    the two agree patient by patient.
+    """
+    from scipy.special import ndtri
+
+    from immunoreset.diseases import disease_model
+    from immunoreset.engine.assemble import _EV_SCORE
+    from immunoreset.parameters import default_parameters
+
+    params = default_parameters()
+    try:
+        dm = disease_model(cohort.disease)
+        dm.p(params, "score_max")
+    except (KeyError, ImportError, ValueError):
+        return None
+    u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)[:, _EV_SCORE]
+    return dm.baseline_score(params, ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+
+
 def covariate(cohort: Cohort, name: str) -> np.ndarray | None:
     """A covariate of every patient, or ``None`` when the cohort does not carry it."""
     if name in MODELLED_COVARIATES and isinstance(getattr(cohort, name, None), np.ndarray):
         return np.asarray(getattr(cohort, name), dtype=float)
+    if name in SCORE_COVARIATES:
+        want = SCORE_COVARIATES[name]
+        return baseline_scores(cohort) if want in (None, cohort.disease) else None
+    if name == "sex":
+        return np.asarray(cohort.female, dtype=float)
     v = cohort.extra.get(name)
     if isinstance(v, np.ndarray) and v.shape == (len(cohort),):
         return np.asarray(v, dtype=float)
@@ -297,31 +344,113 @@ def _covariate_frame(c: Cohort) -> pl.DataFrame:
     for k, v in c.extra.items():
         if isinstance(v, np.ndarray) and v.shape == (len(c),):
             cols[k] = v
+    score = baseline_scores(c)
+    if score is not None:
+        cols["screening_score"] = score
     return pl.DataFrame(cols)
 
 
 # ----------------------------------------------------------------------------- randomisation
 
 def randomisation_draws(seed: int, patient_ids: np.ndarray) -> np.ndarray:
-    """``[n, 2]`` uniforms per patient from ``SeedSequence(seed, spawn_key=(k, 100))``:
-    column 0 chooses the arm, column 1 the drop-out time."""
-    out = np.empty((len(patient_ids), 2))
+    """``[n, 3]`` uniforms per patient from ``SeedSequence(seed, spawn_key=(k, 100))``:
+    column 0 chooses the arm (simple randomisation), column 1 the drop-out time, column 2 the
+    entry time (accrual). The first two are the draws of earlier versions (``random(3)``
+    starts with ``random(2)``)."""
+    out = np.empty((len(patient_ids), 3))
     for i, k in enumerate(patient_ids):
         ss = np.random.SeedSequence(seed, spawn_key=(int(k), RANDOMISATION_PURPOSE))
-        out[i] = np.random.Generator(np.random.PCG64(ss)).random(2)
+        out[i] = np.random.Generator(np.random.PCG64(ss)).random(3)
     return out
 
 
-def randomise(spec: TrialSpec, seed: int, patient_ids: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """(arm index, drop-out years) per patient (simple randomisation; see module doc)."""
-    u = randomisation_draws(seed, patient_ids)
-    cum = np.cumsum([a.allocation for a in spec.arms])
-    cum[-1] = 1.0
-    arm = np.minimum(np.searchsorted(cum, u[:, 0], side="right"), len(spec.arms) - 1)
+@dataclass(frozen=True)
+class Allocation:
+    """Who goes where and when: per patient (in cohort order) the arm index, drop-out
+    (years after randomisation), entry (years after the first randomisation), stratum."""
+
+    arm: np.ndarray
+    dropout_years: np.ndarray
+    entry_years: np.ndarray
+    stratum: np.ndarray
+
+
+def strata_of(factors: list[StratumFactor], cohort: Cohort) -> np.ndarray:
+    """Stratum index per patient: the levels of the factors in mixed radix (0 without any)."""
+    s = np.zeros(len(cohort), dtype=np.int64)
+    for f in factors:
+        x = covariate(cohort, f.covariate)
+        if x is None:
+            raise InputError("randomisation.strata.covariate", f.covariate,
+                             "a covariate the sampled patients carry")
+        level = (x.astype(np.int64) if f.covariate == "sex"
+                 else np.searchsorted(np.asarray(f.cutpoints), x, side="right"))
+        s = s * f.levels + level
+    return s
+
+
+def _blocks(spec: TrialSpec, seed: int, stratum: int, n: int) -> np.ndarray:
+    """The first ``n`` arm indices of the permuted blocks of one stratum."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        seed, spawn_key=(RANDOMISATION_PURPOSE, BLOCK_STREAM, int(stratum)))))
+    sizes = spec.randomisation.block_sizes
+    out: list[np.ndarray] = []
+    have = 0
+    while have < n:
+        b = sizes[int(rng.integers(len(sizes)))] if len(sizes) > 1 else sizes[0]
+        block = np.repeat(np.arange(len(spec.arms)),
+                          [round(a.allocation * b) for a in spec.arms])
+        out.append(rng.permutation(block))
+        have += b
+    return np.concatenate(out)[:n]
+
+
+def randomise(spec: TrialSpec, seed: int, cohort: Cohort | np.ndarray) -> Allocation:
+    """Entry, arm and drop-out of every patient (see the module docstring)."""
+    ids = cohort if isinstance(cohort, np.ndarray) else cohort.patient_id
+    u = randomisation_draws(seed, ids)
+    n = len(ids)
     lam = spec.dropout_per_year
-    dropout = -np.log1p(-u[:, 1]) / lam if lam > 0 else np.full(len(patient_ids), np.inf)
-    return arm, dropout
+    dropout = -np.log1p(-u[:, 1]) / lam if lam > 0 else np.full(n, np.inf)
+    entry = spec.accrual.years * u[:, 2] if spec.accrual is not None else np.zeros(n)
+    r = spec.randomisation
+    if r.method == "simple":
+        cum = np.cumsum([a.allocation for a in spec.arms])
+        cum[-1] = 1.0
+        arm = np.minimum(np.searchsorted(cum, u[:, 0], side="right"), len(spec.arms) - 1)
+        return Allocation(arm, dropout, entry, np.zeros(n, dtype=np.int64))
+    if isinstance(cohort, np.ndarray):
+        if r.strata:
+            raise InputError("cohort", "patient ids", "a Cohort for stratified randomisation")
+        stratum = np.zeros(n, dtype=np.int64)
+    else:
+        stratum = strata_of(r.strata, cohort)
+    order = np.lexsort((ids, entry))  # order of randomisation: entry time, then id
+    arm = np.empty(n, dtype=np.int64)
+    for s in np.unique(stratum):
+        who = order[stratum[order] == s]
+        arm[who] = _blocks(spec, seed, int(s), who.size)
+    return Allocation(arm, dropout, entry, stratum)
+
+
+def median_follow_up(df: pl.DataFrame) -> float:
+    """Median follow-up in years by the reverse Kaplan–Meier method (Schemper & Smith,
+    Control Clin Trials 1996;17:343): the censoring times are the events and deaths censor;
+    NaN when it cannot be estimated (e.g. nobody simulated)."""
+    from lifelines import KaplanMeierFitter
+
+    if df.height == 0 or "death_day" not in df.columns or \
+            df["death_day"].null_count() == df.height:
+        return math.nan
+    from immunoreset.trials.endpoints import event_years
+
+    death = event_years(df, "death")
+    end = df["censor_years"].to_numpy()
+    t = np.minimum(death, end)
+    censored = end < death
+    kmf = KaplanMeierFitter().fit(np.maximum(t, 1e-9), censored.astype(int))
+    m = float(kmf.median_survival_time_)
+    return m if math.isfinite(m) else math.nan
 
 
 # ----------------------------------------------------------------------------- result
@@ -391,8 +520,10 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
 
     screen = _screen(spec, seed)
     cohort = screen.cohort
-    arm_idx, dropout = randomise(spec, seed, cohort.patient_id)
-    follow_days = spec.follow_up_years * DAYS_PER_YEAR
+    alloc = randomise(spec, seed, cohort)
+    arm_idx, dropout = alloc.arm, alloc.dropout_years
+    admin = spec.max_follow_up_years - alloc.entry_years
+    follow_days = spec.max_follow_up_years * DAYS_PER_YEAR
     total = len(cohort)
     done = [0]
 
@@ -408,9 +539,11 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
         base = _covariate_frame(_take(cohort, sel)).with_columns(
             pl.lit(arm.name).alias("arm"),
             pl.lit(float(delay)).alias("days_randomisation_to_infusion"),
+            pl.Series("entry_years", alloc.entry_years[sel]),
+            pl.Series("stratum", alloc.stratum[sel]),
             pl.Series("dropout_years", dropout[sel]),
-            pl.Series("censor_years", np.minimum(dropout[sel], spec.follow_up_years)),
-            pl.Series("dropped_out", dropout[sel] < spec.follow_up_years),
+            pl.Series("censor_years", np.minimum(dropout[sel], admin[sel])),
+            pl.Series("dropped_out", dropout[sel] < admin[sel]),
         )
         horizon = max(30.0, follow_days - delay)
         if sel.size == 0:
@@ -450,11 +583,13 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
 
     patients = pl.concat(frames, how="diagonal_relaxed").sort("patient_id")
     lead = ["patient_id", "arm", "simulated", "simulation_note", "days_randomisation_to_infusion",
-            "dropout_years", "censor_years", "dropped_out"]
+            "entry_years", "stratum", "dropout_years", "censor_years", "dropped_out"]
     patients = patients.select(lead + [c for c in patients.columns if c not in lead])
     endpoints = compute_endpoints(spec, patients, units=units)
     comparison = compare_with_reference(spec, endpoints)
-    flow = screen.flow | {"randomised": total, "arms": arm_flow}
+    flow = screen.flow | {"randomised": total, "arms": arm_flow,
+                          "median_follow_up_years": median_follow_up(
+                              patients.filter(pl.col("simulated")))}
     prov = base_provenance() | {
         "seed": seed,
         "spec": spec.model_dump(mode="json", by_alias=True),
@@ -465,8 +600,11 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
                       else str(scheduler), "chunk_size": chunk_size},
         "time_axis": "trial time 0 = randomisation (years); outcome day columns are days "
                      "after graft infusion (transplant arms) or randomisation (comparators)",
-        "randomisation": "simple; per-patient SeedSequence(seed, spawn_key=(patient_id, 100))"
-                         ": draw 0 = arm, draw 1 = drop-out",
+        "randomisation": randomisation_text(spec),
+        "accrual": None if spec.accrual is None else {
+            "years": spec.accrual.years, "distribution": spec.accrual.distribution,
+            "data_cutoff_years": spec.max_follow_up_years,
+            "entry": "per-patient SeedSequence(seed, spawn_key=(patient_id, 100)), draw 2"},
         "arms": arm_prov,
         "rerun": f"immunoreset trial run SPEC.yaml --seed {seed} --out DIR "
                  "(SPEC = the 'spec' entry of this file)",
@@ -475,6 +613,19 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
                        flow=flow, endpoints=endpoints, comparison=comparison, units=units,
                        provenance=prov,
                        trajectories=pl.concat(trajs, how="diagonal_relaxed") if trajs else None)
+
+
+def randomisation_text(spec: TrialSpec) -> str:
+    """The allocation method in plain words (report and provenance)."""
+    r = spec.randomisation
+    if r.method == "simple":
+        return ("simple; per-patient SeedSequence(seed, spawn_key=(patient_id, 100)): draw 0 = "
+                "arm, draw 1 = drop-out, draw 2 = entry")
+    strata = ", ".join(f.covariate + (f" cut at {f.cutpoints}" if f.cutpoints else "")
+                       for f in r.strata) or "none"
+    return (f"permuted blocks of size {' or '.join(map(str, r.block_sizes))} in order of entry; "
+            f"strata: {strata}; per-stratum SeedSequence(seed, spawn_key=(100, 1, stratum))"
+            + (f" ({r.source})" if r.source else ""))
 
 
 def _null_unmodelled_disease(out: pl.DataFrame) -> pl.DataFrame:
@@ -493,6 +644,7 @@ def _arm_flow(arm: ArmSpec, df: pl.DataFrame, simulated: bool, note: str,
               spec: TrialSpec) -> dict:
     out = {"allocated": df.height, "n_published": arm.n_published, "simulated": simulated,
            "note": note, "dropped_out": int(df["dropped_out"].sum()),
+           "median_follow_up_years": median_follow_up(df) if simulated else math.nan,
            "completed_follow_up": None, "died": None}
     if simulated and "death_day" in df.columns and df["death_day"].null_count() < df.height:
         from immunoreset.trials.endpoints import event_years

@@ -45,7 +45,7 @@ from pydantic import (
 
 from immunoreset.errors import InputError
 from immunoreset.protocols.protocol import Protocol
-from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES, canonical_disease
+from immunoreset.vocabulary import DEATH_CAUSES, TREATMENT_RELATED_CAUSES, canonical_disease
 
 SCHEMA_VERSION: Final = 1
 
@@ -70,6 +70,20 @@ MODELLED_COVARIATES: Final = {
     "platelets_per_uL": "cells/uL",
     "hemoglobin_g_per_dL": "g/dL",
     "lymphocytes_per_uL": "cells/uL",
+}
+
+#: The disease score at entry as a screening covariate: ``score_baseline`` or the score's
+#: usual name (e.g. ``mrss`` for systemic sclerosis). Screening reads the very baseline
+#: score the simulated patient then starts from (drawn from the patient's own stream), so a
+#: criterion such as ``mrss >= 15`` selects the patients who are simulated with mRSS >= 15.
+SCORE_COVARIATES: Final = {
+    "score_baseline": None,  # any disease with a score model
+    "mrss": "systemic_sclerosis",
+    "edss": "multiple_sclerosis",
+    "sledai": "sle",
+    "das28": "rheumatoid_arthritis",
+    "cdai": "crohns_disease",
+    "insulin_requirement": "type1_diabetes",
 }
 
 
@@ -98,9 +112,11 @@ SPECIAL_EVENTS: Final = {
     "death": EventDefinition(column="death_day"),
     "treatment_related_death": EventDefinition(
         column="death_day", cause_column="death_cause", causes=TREATMENT_RELATED_CAUSES),
-    "disease_death": EventDefinition(
-        column="death_day", cause_column="death_cause", causes=("disease",)),
     "infection": EventDefinition(column="infection_first_day"),
+    # one event per death cause, ``<cause>_death`` (disease_death, background_death, …), so
+    # that every cause-specific cumulative incidence can be an endpoint
+    **{f"{c}_death": EventDefinition(column="death_day", cause_column="death_cause",
+                                     causes=(c,)) for c in DEATH_CAUSES},
 }
 
 
@@ -544,6 +560,80 @@ class ReferenceValue(BaseModel):
         return self
 
 
+# ----------------------------------------------------------------------------- design
+
+class StratumFactor(BaseModel):
+    """A stratification factor: ``sex``, or a numeric covariate cut at ``cutpoints``
+    (``x < c1``, ``c1 <= x < c2``, …)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    covariate: str
+    cutpoints: list[float] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> StratumFactor:
+        if self.covariate == "sex":
+            if self.cutpoints:
+                raise InputError("cutpoints", self.cutpoints, "none for sex")
+            return self
+        if self.covariate not in MODELLED_COVARIATES and self.covariate not in SCORE_COVARIATES:
+            raise InputError("covariate", self.covariate, "sex or a modelled covariate: " +
+                             ", ".join([*MODELLED_COVARIATES, *SCORE_COVARIATES]))
+        c = self.cutpoints
+        if not c or any(not math.isfinite(x) for x in c) or sorted(set(c)) != c:
+            raise InputError("cutpoints", c, "one or more strictly increasing finite values")
+        return self
+
+    @property
+    def levels(self) -> int:
+        return 2 if self.covariate == "sex" else len(self.cutpoints) + 1
+
+
+class RandomisationSpec(BaseModel):
+    """How patients are allocated to arms.
+
+    ``simple``: each patient draws the arm from the allocation ratios on its own stream.
+    ``block``: permuted blocks within each stratum (the product of ``strata`` levels; one
+    stratum when none), in order of randomisation; each block's size is drawn from
+    ``block_sizes`` (e.g. ASSIST's "mixed blocks of 10 and 4") and holds exactly
+    ``allocation × size`` patients of each arm. Block draws come from one dedicated stream per
+    trial and stratum, ``SeedSequence(seed, spawn_key=(100, 1, stratum))``, so allocations are
+    identical whatever the workers or chunking.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Literal["simple", "block"] = "simple"
+    block_sizes: list[int] = Field(default_factory=list,
+                                   description="block sizes, each drawn with equal probability")
+    strata: list[StratumFactor] = Field(default_factory=list)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> RandomisationSpec:
+        if self.method == "block":
+            if not self.block_sizes or any(b < 1 for b in self.block_sizes):
+                raise InputError("block_sizes", self.block_sizes,
+                                 "one or more positive block sizes for method: block")
+        elif self.block_sizes or self.strata:
+            raise InputError("method", self.method, "block when block_sizes or strata are given")
+        return self
+
+
+class AccrualSpec(BaseModel):
+    """Staggered entry: patients are randomised over ``years`` (uniform entry times) and all
+    are censored at one calendar data cut-off, ``follow_up_years`` after the end of accrual,
+    so individual follow-up runs from ``follow_up_years`` (last patient in) to ``years +
+    follow_up_years`` (first patient in), as in a published trial's "median follow-up"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    years: float = Field(gt=0, le=30, description="recruitment period (years)")
+    distribution: Literal["uniform"] = "uniform"
+    source: str = ""
+
+
 # ----------------------------------------------------------------------------- the spec
 
 class TrialSpec(BaseModel):
@@ -557,7 +647,14 @@ class TrialSpec(BaseModel):
     citation: str = Field(default="", description="the paper this spec reproduces")
     disease: str
     design: Literal["rct", "single_arm", "cohort"] = "rct"
-    follow_up_years: float = Field(gt=0, le=30, description="administrative censoring time")
+    follow_up_years: float = Field(
+        gt=0, le=30, description="administrative censoring time after randomisation; with "
+                                 "accrual, the follow-up after the last patient's entry "
+                                 "(the data cut-off is accrual.years + follow_up_years)")
+    accrual: AccrualSpec | None = Field(
+        default=None, description="staggered entry (default: every patient followed for "
+                                  "exactly follow_up_years)")
+    randomisation: RandomisationSpec = Field(default_factory=RandomisationSpec)
     dropout_per_year: float = Field(
         default=0.0, ge=0, le=5, description="exponential drop-out (censoring) hazard per year")
     dropout_source: str = ""
@@ -602,6 +699,26 @@ class TrialSpec(BaseModel):
                 if not isinstance(target, SurvivalEndpoint):
                     raise InputError(f"endpoints[{i}].endpoint", e.endpoint,
                                      "the name of a survival endpoint of this spec")
+        r = self.randomisation
+        for size in r.block_sizes:
+            for i, a in enumerate(self.arms):
+                k = a.allocation * size
+                if abs(k - round(k)) > 1e-6:
+                    raise InputError("randomisation.block_sizes", size,
+                                     f"sizes holding a whole number of patients of every arm "
+                                     f"(arms[{i}].allocation {a.allocation:g} x {size} = {k:g})")
+        for kind, crit in (("inclusion", self.population.inclusion),
+                           ("exclusion", self.population.exclusion)):
+            for i, c in enumerate(crit):
+                want = SCORE_COVARIATES.get(c.covariate or "")
+                if want is not None and want != self.disease:
+                    raise InputError(f"population.{kind}[{i}].covariate", c.covariate,
+                                     f"a score of {self.disease} (score_baseline)")
+        for i, f in enumerate(r.strata):
+            want = SCORE_COVARIATES.get(f.covariate)
+            if want is not None and want != self.disease:
+                raise InputError(f"randomisation.strata[{i}].covariate", f.covariate,
+                                 f"a score of {self.disease} (score_baseline)")
         valid_arms = set(names) | {f"{a} vs {b}" for a in names for b in names if a != b}
         for i, r in enumerate(self.reference):
             if r.endpoint not in by_name:
@@ -613,6 +730,11 @@ class TrialSpec(BaseModel):
         return self
 
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def max_follow_up_years(self) -> float:
+        """Longest follow-up of any patient (the first patient in, with accrual)."""
+        return self.follow_up_years + (self.accrual.years if self.accrual else 0.0)
 
     def arm(self, name: str) -> ArmSpec:
         """The arm called ``name``."""
@@ -656,7 +778,8 @@ class TrialSpec(BaseModel):
                 if c.covariate is None:
                     out.append(f"{kind} criterion '{c.label()}': text only; recorded as not "
                                "applied")
-                elif c.covariate not in MODELLED_COVARIATES:
+                elif c.covariate not in MODELLED_COVARIATES and \
+                        c.covariate not in SCORE_COVARIATES:
                     out.append(f"{kind} criterion '{c.label()}': covariate not modelled; "
                                "recorded as not applied")
         return out
