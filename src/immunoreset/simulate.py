@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from immunoreset import vocabulary
+from immunoreset.engine import layout as L
 from immunoreset.engine.model import OBS_HSC, OBSERVED
 from immunoreset.engine.parallel import CohortSpec, FrameReducer, balanced_chunk_size, run_chunks
 from immunoreset.engine.run import ChunkResult
@@ -169,6 +170,8 @@ def outcome_frame(cohort: Cohort, res: ChunkResult, params: ParameterSet) -> pl.
         "cd34_collected_per_kg": g.cd34_collected_per_kg,
         "apheresis_sessions": g.sessions,
         "cd3_dose_per_kg": g.cd3_per_kg,
+        "cmv_seropositive": res.inputs.p[:, L.C_CMV_SERO] > 0.5,
+        "ebv_seropositive": res.inputs.p[:, L.C_EBV_SERO] > 0.5,
         **res.outcomes,
         **clones,
     }

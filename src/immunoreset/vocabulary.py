@@ -97,8 +97,20 @@ COMPLICATION_OUTCOME_UNITS: Final = {
     "infection_first_day": "day (first clinically documented infection; NaN if none)",
     "severe_infection": "bool (first infection severe, or fatal)",
     "cardiac_toxicity": "bool (cyclophosphamide cardiac toxicity, any grade)",
+    "cmv_reactivation_day": "day (CMV reactivation of a seropositive patient; NaN if none)",
+    "ebv_reactivation_day": "day (EBV reactivation of a seropositive patient; NaN if none)",
+    "ptld": "bool (EBV-driven post-transplant lymphoproliferative disorder)",
+    "ptld_day": "day (PTLD; NaN if none)",
+    "secondary_autoimmunity_day": "day (secondary autoimmune disease, e.g. thyroiditis, ITP; "
+                                  "NaN if none)",
+    "agvhd_grade": "0 (none) or 2-4 (acute GVHD grade II-IV; grade I not modelled)",
+    "agvhd_day": "day (onset of acute GVHD grade II-IV; NaN if none)",
+    "cgvhd": "bool (chronic GVHD)",
+    "cgvhd_day": "day (onset of chronic GVHD; NaN if none)",
+    "cmv_seropositive": "bool (CMV IgG before transplant: recorded or drawn from prevalence)",
+    "ebv_seropositive": "bool (EBV IgG before transplant: recorded or drawn from prevalence)",
     "death_day": "day (NaN if alive at the horizon)",
-    "death_cause": "one of DEATH_CAUSES (null if alive); background mortality not yet modelled",
+    "death_cause": "one of DEATH_CAUSES (null if alive); background = SSA 2017 life table",
 }
 
 

@@ -383,7 +383,6 @@ def _autoimmune_parameters(p: np.ndarray, y0: np.ndarray, v, params: ParameterSe
 def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, cohort: Cohort,
                         ev: np.ndarray) -> bool:
     """Disease-layer parameters; False (layer inactive) when the disease is not modelled."""
-    from scipy.special import ndtri
 
     try:
         dm = disease_model(cohort.disease)
@@ -392,7 +391,7 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
         p[:, [L.D_KIN, L.D_KOUT, L.D_DMG_RATE]] = 0.0
         p[:, L.D_SMAX] = 1.0
         return False
-    s0 = dm.baseline_score(params, ndtri(np.clip(ev[:, _EV_SCORE], 1e-12, 1 - 1e-12)))
+    s0 = baseline_scores(dm, params, ev[:, _EV_SCORE])
     k_in, k_out = dm.score_rates(params, s0)
     p[:, L.D_KIN] = k_in
     p[:, L.D_KOUT] = k_out
@@ -402,6 +401,18 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
     y0[:, L.ACT] = s0
     y0[:, L.DMG] = 0.0
     return True
+
+
+def baseline_scores(dm, params: ParameterSet, u: np.ndarray) -> np.ndarray:
+    """Baseline disease score from the uniforms of slot ``EV_SCORE`` of the EVENTS stream:
+    the one place the entry score is drawn (trial screening reads it too)."""
+    from scipy.special import ndtri
+
+    return dm.baseline_score(params, ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+
+
+#: public name of the EVENTS-stream slot of the entry score (read by trial screening)
+EV_SCORE = _EV_SCORE
 
 
 def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort,

@@ -26,11 +26,11 @@ from immunoreset.engine.solver import (
 )
 from immunoreset.outcomes.background import background_death_day
 from immunoreset.parameters import ParameterSet
+from immunoreset.vocabulary import DEATH_CAUSES
 
-#: causes of death in the order of the columns of the candidate-death matrix (DESIGN
-#: vocabulary; mutually exclusive: the earliest candidate is the cause)
-CAUSES = ("treatment_related_infection", "treatment_related_toxicity",
-          "treatment_related_other", "disease", "background")
+#: causes of death, in the order of the columns of the candidate-death matrix (mutually
+#: exclusive: the earliest candidate is the cause)
+CAUSES = DEATH_CAUSES
 #: day columns that stop being observable after death
 _AFTER_DEATH_DAYS = ("relapse_day", "progression_day", "organ_failure_day",
                      "infection_first_day", "cmv_reactivation_day", "ebv_reactivation_day",

@@ -22,9 +22,9 @@ from scipy.stats import beta
 from immunoreset.population import Population, sample_cohort
 from immunoreset.protocols.protocol import Protocol
 from immunoreset.simulate import SaveSpec, simulate
+from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES
 
-TREATMENT_RELATED = ("treatment_related_infection", "treatment_related_toxicity",
-                     "treatment_related_other")
+TREATMENT_RELATED = TREATMENT_RELATED_CAUSES
 
 
 @dataclass(frozen=True)

@@ -210,15 +210,13 @@ def baseline_scores(cohort: Cohort) -> np.ndarray | None:
     """The disease score each patient's simulation starts from (``score_baseline`` of the
     outcome table), or ``None`` when the disease has no score model.
 
-    Drawn exactly as the engine draws it (:mod:`immunoreset.engine.assemble`): the standard
-    normal of slot ``_EV_SCORE`` of the patient's own EVENTS stream, through the disease's
-    ``baseline_score`` with the shipped parameters. ``tests/test_trial_design.py`` checks
-    the two agree patient by patient.
+    Drawn by the engine's own :func:`immunoreset.engine.assemble.baseline_scores` from slot
+    ``EV_SCORE`` of the patient's EVENTS stream with the shipped parameters;
+    ``tests/test_trial_design.py`` checks the two agree patient by patient.
     """
-    from scipy.special import ndtri
-
     from immunoreset.diseases import disease_model
-    from immunoreset.engine.assemble import _EV_SCORE
+    from immunoreset.engine.assemble import EV_SCORE
+    from immunoreset.engine.assemble import baseline_scores as draw_scores
     from immunoreset.parameters import default_parameters
 
     params = default_parameters()
@@ -227,8 +225,8 @@ def baseline_scores(cohort: Cohort) -> np.ndarray | None:
         dm.p(params, "score_max")
     except (KeyError, ImportError, ValueError):
         return None
-    u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)[:, _EV_SCORE]
-    return dm.baseline_score(params, ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+    u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)[:, EV_SCORE]
+    return draw_scores(dm, params, u)
 
 
 def covariate(cohort: Cohort, name: str) -> np.ndarray | None:
