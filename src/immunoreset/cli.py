@@ -188,20 +188,33 @@ def validate(
     = 10.0,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     out: Annotated[Path, typer.Option(help="scorecard file")] = Path("docs/validation.md"),
+    complications_out: Annotated[Path | None, typer.Option(
+        help="complications calibration scorecard file (none: skip)")]
+    = Path("docs/complications_calibration.md"),
+    complications_n: Annotated[int, typer.Option(
+        help="virtual patients per complications setting")] = 1000,
 ) -> None:
-    """Run every shipped published-trial reproduction; write the scorecard (a report)."""
+    """Run every shipped published-trial reproduction and the complications calibration;
+    write both scorecards (reports, never hand-edited)."""
+    from immunoreset.outcomes.scorecard import write_scorecard
     from immunoreset.trials.validate import validate as run_validation
 
     try:
         if not (0 < scale <= 100):
             raise InputError("scale", scale, "(0, 100]")
+        if not (20 <= complications_n <= 1_000_000):
+            raise InputError("complications_n", complications_n, "[20, 1000000]")
         with _progress() as prog:
             task = prog.add_task("trials", total=None)
             run_validation(scale=1.0 if quick else scale, seed=seed, out=out,
                            progress=lambda d, t: prog.update(task, completed=d, total=t))
+            if complications_out is not None:
+                prog.add_task("complications scorecard", total=None)
+                write_scorecard(complications_out, n=200 if quick else complications_n,
+                                seed=seed)
     except InputError as exc:
         _fail(str(exc))
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}" + (f" and {complications_out}" if complications_out else ""))
 
 
 @app.command()

@@ -275,14 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--out", default="docs/complications_calibration.md")
     args = ap.parse_args(argv)
-    rows = scorecard(args.n, args.seed)
-    text = render(rows, n=args.n, seed=args.seed)
-    out = Path(args.out)
+    print(write_scorecard(Path(args.out), n=args.n, seed=args.seed))
+    return 0
+
+
+def write_scorecard(out: Path, *, n: int = 1000, seed: int = 20261126) -> str:
+    """Run the scorecard and write it to ``out`` atomically; returns the Markdown."""
+    text = render(scorecard(n, seed), n=n, seed=seed)
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # atomic: never a half-written report
-    print(text)
-    return 0
+    return text
 
 
 if __name__ == "__main__":
