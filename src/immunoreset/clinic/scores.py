@@ -109,7 +109,7 @@ def hct_ci(record: ClinicalRecord) -> HctCi:
     score = sum(i.points for i in items)
     # the most the score could be if every unknown item were present (tiers respected)
     best = {i.id: i.points for i in items}
-    for it, i in zip(data["items"], items, strict=True):
+    for i in items:
         if i.status == "unknown":
             best[i.id] = i.weight
     for it in data["items"]:
