@@ -75,7 +75,8 @@ class Plan:
         b = self.body_size
         lines = [f"Plan: {self.protocol}", self.description,
                  f"body size: actual {b['actual_weight_kg']:.1f} kg, ideal "
-                 f"{b['ideal_weight_kg']:.1f} kg, adjusted {b['adjusted_weight_kg']:.1f} kg, BSA {b['bsa_m2']:.2f} m2 "
+                 f"{b['ideal_weight_kg']:.1f} kg, adjusted {b['adjusted_weight_kg']:.1f} kg, "
+                 f"BSA {b['bsa_m2']:.2f} m2 "
                  f"(per-kg cytotoxic doses on {b['dosing_weight_basis']} weight)"]
         if self.mobilisation:
             m = self.mobilisation
