@@ -74,7 +74,8 @@ def evaluate(cond: dict, lookup: Callable[[str], Any]) -> Evaluation:
     if x is None:
         return Evaluation(None, {name: None}, [name])
     ok = bool(_OPS[op][1](x, ref))
-    return Evaluation(ok, {name: x}, [], [describe(cond)] if ok else [])
+    shown = f"{x:.4g}" if isinstance(x, float) else str(x)
+    return Evaluation(ok, {name: x}, [], [f"{name} = {shown} ({describe(cond)})"] if ok else [])
 
 
 def describe(cond: dict, unit: str = "") -> str:
