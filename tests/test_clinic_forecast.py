@@ -212,7 +212,7 @@ def _cli():
     from immunoreset.cli_clinic import assess_command
 
     app = typer.Typer()
-    app.command()(assess_command)
+    app.command("assess")(assess_command)
     app.command("noop")(lambda: None)
     return app
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from pydantic import ValidationError
 
 from immunoreset.clinic.bodysize import WEIGHT_BASES
 from immunoreset.clinic.data import eligibility_data, hct_ci_data
@@ -85,7 +86,7 @@ def _resolve(protocols: Sequence[str | Protocol]) -> list[tuple[str, Protocol]]:
         elif isinstance(p, str):
             try:
                 proto = Protocol(regimen=p)
-            except InputError:
+            except (InputError, ValidationError):
                 raise InputError("protocol", p, "a regimen preset (see `immunoreset "
                                  "regimens`)") from None
             out.append((p, proto))
