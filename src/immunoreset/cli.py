@@ -317,6 +317,10 @@ from immunoreset.cli_trial import results_app, trial_app  # noqa: E402
 app.add_typer(trial_app, name="trial")
 app.add_typer(results_app, name="results")
 
+from immunoreset.cli_clinic import assess_command  # noqa: E402
+
+app.command("assess")(assess_command)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point (testable: returns the exit code)."""

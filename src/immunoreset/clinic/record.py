@@ -240,7 +240,14 @@ class ClinicalRecord(BaseModel):
                        weight_kg=self.weight_kg, height_cm=self.height_cm,
                        disease_duration_years=self.disease_duration_years,
                        anc_per_uL=self.anc_per_uL, platelets_per_uL=self.platelets_per_uL,
-                       hemoglobin_g_per_dL=self.hemoglobin_g_per_dL)
+                       hemoglobin_g_per_dL=self.hemoglobin_g_per_dL,
+                       cmv_seropositive=_igg(self.cmv_igg),
+                       ebv_seropositive=_igg(self.ebv_igg))
+
+
+def _igg(v: str | None) -> bool | None:
+    """Recorded IgG serostatus; ``None`` (unknown) is sampled from the prevalence."""
+    return None if v is None else v == "positive"
 
 
 def _ratio(x: float | None, uln: float | None) -> float | None:

@@ -93,9 +93,13 @@ class Cohort:
         return len(self.patient_id)
 
     def take(self, idx: np.ndarray | slice) -> Cohort:
-        """The sub-cohort of rows ``idx`` (same patients, same streams)."""
+        """The sub-cohort of rows ``idx`` (same patients, same streams); per-patient arrays
+        in ``extra`` (e.g. ``hct_ci``) are sliced with them."""
+        n = len(self)
         arrays = {k: v[idx] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
-        return replace(self, **arrays)
+        extra = {k: (v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v)
+                 for k, v in self.extra.items()}
+        return replace(self, **arrays, extra=extra)
 
 
 def sample_cohort(population: Population | str, n: int, *, seed: int,

@@ -157,7 +157,7 @@ def _run_custom(simulator: ArmSimulator, cohort: Cohort, arm: ArmSpec, *, horizo
                 progress: Callable[[int, int], None] | None) -> ArmSimulation:
     """A custom simulator over patient chunks, in this process or on ``workers`` processes."""
     n = len(cohort)
-    chunks = [_take(cohort, slice(s, min(n, s + chunk_size))) for s in range(0, n, chunk_size)]
+    chunks = [cohort.take(slice(s, min(n, s + chunk_size))) for s in range(0, n, chunk_size)]
     if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=workers,
                                  mp_context=mp.get_context(_start_method())) as pool:
@@ -185,15 +185,6 @@ def _run_custom(simulator: ArmSimulator, cohort: Cohort, arm: ArmSpec, *, horizo
 
 
 # ----------------------------------------------------------------------------- cohorts
-
-def _take(cohort: Cohort, idx: np.ndarray | slice) -> Cohort:
-    """``Cohort.take`` that also subsets per-patient arrays in ``extra``."""
-    n = len(cohort)
-    sub = cohort.take(idx)
-    extra = {k: (v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v)
-             for k, v in cohort.extra.items()}
-    return replace(sub, extra=extra)
-
 
 def _concat(parts: list[Cohort]) -> Cohort:
     first = parts[0]
@@ -304,11 +295,11 @@ def _screen(spec: TrialSpec, seed: int) -> _Screen:
         need = n - found
         stop = block if idx.size < need else int(idx[need - 1]) + 1
         sel = slice(0, stop)
-        c = _take(c, sel)
+        c = c.take(sel)
         frames.append(_covariate_frame(c).with_columns(
             pl.Series("eligible", eligible[sel]),
             pl.Series("screen_failure_reason", reason[sel].astype(str))))
-        kept.append(_take(c, np.flatnonzero(eligible[sel])))
+        kept.append(c.take(np.flatnonzero(eligible[sel])))
         found += int(eligible[sel].sum())
         start += block
     table = pl.concat(frames)
@@ -534,7 +525,7 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
     for i, arm in enumerate(spec.arms):
         sel = np.flatnonzero(arm_idx == i)
         delay = arm.protocol.delay_days
-        base = _covariate_frame(_take(cohort, sel)).with_columns(
+        base = _covariate_frame(cohort.take(sel)).with_columns(
             pl.lit(arm.name).alias("arm"),
             pl.lit(float(delay)).alias("days_randomisation_to_infusion"),
             pl.Series("entry_years", alloc.entry_years[sel]),
@@ -553,11 +544,11 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
                 _tick(d - last[0])
                 last[0] = d
 
-            sim = model_simulator(_take(cohort, sel), arm, horizon_days=horizon,
+            sim = model_simulator(cohort.take(sel), arm, horizon_days=horizon,
                                   disease=spec.disease, workers=workers, scheduler=scheduler,
                                   progress=_arm_progress)
         else:
-            sim = _run_custom(simulator, _take(cohort, sel), arm, horizon_days=horizon,
+            sim = _run_custom(simulator, cohort.take(sel), arm, horizon_days=horizon,
                               disease=spec.disease, workers=workers, chunk_size=chunk_size,
                               progress=lambda k, t: _tick(k))
         simulated = sim.outcomes is not None
