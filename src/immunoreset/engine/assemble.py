@@ -174,7 +174,7 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         p[:, L.AUTO_R0:L.AUTO_R0 + L.N_CLONES] *= protocol.comparator_schedule.r0_factor
     modelled = _disease_parameters(p, y0, params, cohort, ev)
     _complication_parameters(p, params, cohort, protocol, modelled)
-    _late_complication_parameters(p, params, cohort, protocol)
+    _late_complication_parameters(p, y0, params, cohort, protocol)
 
     # doses (mg per patient)
     nd = max(1, len(doses))
@@ -456,8 +456,8 @@ def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort
         p[:, L.C_DIS_DMG] = params.value(f"disease.{cohort.disease}.death_rate_progression")
 
 
-def _late_complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort,
-                                  protocol: Protocol) -> None:
+def _late_complication_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet,
+                                  cohort: Cohort, protocol: Protocol) -> None:
     """Viral reactivation, PTLD, secondary autoimmunity and allogeneic (GVHD) parameters."""
     c = "complications"
     cmv, ebv = serostatus(cohort)
@@ -465,7 +465,9 @@ def _late_complication_parameters(p: np.ndarray, params: ParameterSet, cohort: C
     p[:, L.C_EBV_SERO] = ebv
     p[:, L.C_CMV_RATE] = params.value(f"{c}.cmv_reactivation_rate")
     p[:, L.C_EBV_RATE] = params.value(f"{c}.ebv_reactivation_rate")
-    p[:, L.C_VIR_TMEM] = params.value(f"{c}.viral_control_memory_t")
+    # half-maximal loss of viral control at a fraction of the patient's own memory T pool
+    mem0 = y0[:, L.CD4MO] + y0[:, L.CD4MN] + y0[:, L.CD8MO] + y0[:, L.CD8MN]
+    p[:, L.C_VIR_TMEM] = params.value(f"{c}.viral_control_memory_fraction") * mem0
     p[:, L.C_PTLD_RATE] = params.value(f"{c}.ptld_rate")
     sai = params.value(f"{c}.secondary_autoimmunity_rate")
     key = f"disease.{cohort.disease}.secondary_autoimmunity_multiplier"

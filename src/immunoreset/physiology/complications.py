@@ -22,9 +22,10 @@ experience (CIBMTR: relative risk 3.5 for centres with < 5 autoimmune transplant
 
 Viral reactivation and its consequences (seropositive patients only, ``s`` = 1):
 
-* loss of virus-specific T-cell control ``v = 1/(1 + (M/M_v)^2)`` with ``M`` the memory
-  CD4 + CD8 pool (virus-specific T cells are memory cells; ATG and conditioning deplete
-  them, so more ATG means less control — no separate ATG term);
+* loss of virus-specific T-cell control ``v = 1/(1 + (M/M_v)^4)`` with ``M`` the memory
+  CD4 + CD8 pool and ``M_v`` a fraction of the patient's own baseline memory pool (about
+  0.4 % of the maximal hazard at baseline; virus-specific T cells are memory cells, ATG and
+  conditioning deplete them, so more ATG means less control — no separate ATG term);
 * CMV: ``s_CMV·k_CMV·v``; EBV: ``s_EBV·k_EBV·v``;
 * PTLD: ``s_EBV·k_PTLD·v²·B/B*`` (EBV-driven B-cell expansion without T-cell control).
 
@@ -73,7 +74,8 @@ def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float, c
     dydt[L.H_DDIS] = p[L.C_DIS_ACT] * act + p[L.C_DIS_DMG] * max(y[L.DMG], 0.0)
     # viral reactivation: loss of memory T-cell control
     w = max(tmem, 0.0) / p[L.C_VIR_TMEM]
-    v = 1.0 / (1.0 + w * w)
+    w2 = w * w
+    v = 1.0 / (1.0 + w2 * w2)
     dydt[L.H_CMV] = p[L.C_CMV_SERO] * p[L.C_CMV_RATE] * v
     dydt[L.H_EBV] = p[L.C_EBV_SERO] * p[L.C_EBV_RATE] * v
     dydt[L.H_PTLD] = p[L.C_EBV_SERO] * p[L.C_PTLD_RATE] * v * v * \
