@@ -51,6 +51,9 @@ def simulate(
         "--cd34-selection/--no-cd34-selection", help="CD34 selection (default: the preset's)")]
     = None,
     graft_source: Annotated[str, typer.Option(help="pbsc | bone_marrow | cord_blood")] = "pbsc",
+    donor: Annotated[str | None, typer.Option(
+        help="allogeneic donor: matched_sibling | matched_unrelated | haploidentical | "
+             "cord_blood (default: autologous)")] = None,
     atg_total: Annotated[float | None, typer.Option(
         "--atg-total", help="total ATG, mg/kg (scales the preset's ATG schedule)")] = None,
     age: Annotated[float | None, typer.Option(help="fix every patient's age (years)")] = None,
@@ -95,7 +98,7 @@ def simulate(
             raise InputError("stream", True, "a sampled cohort (not --patient)")
         protocol = Protocol(regimen=regimen, graft_source=graft_source,
                             cd34_dose_per_kg=cd34_dose, cd34_selection=cd34_selection,
-                            atg_total_mg_per_kg=atg_total)
+                            atg_total_mg_per_kg=atg_total, donor=donor)
         population = Population(disease=disease, age_years=age)
         if dask is None and workers > 1:
             chunk_size = balanced_chunk_size(n, chunk_size, workers)

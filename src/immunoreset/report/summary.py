@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES
+
 _ROWS = (
     ("cd34_dose_per_kg", "infused CD34+ (x10^6/kg)", 1e-6),
     ("anc_engraftment_day", "neutrophil engraftment (day, ANC>=500 x3)", 1.0),
@@ -23,9 +25,14 @@ _FRACTIONS = (
     ("remission", "remission/response at 1 year (disease definition)"),
     ("severe_infection", "severe infection"),
     ("cardiac_toxicity", "cardiac toxicity"),
+    ("ptld", "PTLD"),
+    ("cgvhd", "chronic GVHD (allogeneic)"),
 )
 _EVENTS = (
     ("relapse_day", "relapse within the horizon"),
+    ("cmv_reactivation_day", "CMV reactivation (all patients; seropositive only at risk)"),
+    ("ebv_reactivation_day", "EBV reactivation (all patients; seropositive only at risk)"),
+    ("secondary_autoimmunity_day", "secondary autoimmune disease within the horizon"),
     ("progression_day", "disease progression within the horizon"),
     ("death_day", "death within the horizon (all causes)"),
 )
@@ -55,10 +62,12 @@ def summary_rows(outcomes: pl.DataFrame) -> list[tuple[str, str, str, str]]:
         if col in outcomes.columns:
             x = outcomes[col].cast(pl.Float64).to_numpy()
             rows.append((label, f"{100 * np.isfinite(x).mean():.1f} %", "", str(len(x))))
+    if "agvhd_grade" in outcomes.columns:
+        g = outcomes["agvhd_grade"].to_numpy()
+        rows.append(("acute GVHD grade II-IV (allogeneic)", f"{100 * (g >= 2).mean():.1f} %", "",
+                     str(len(g))))
     if "death_cause" in outcomes.columns:
-        tr = outcomes["death_cause"].is_in(["treatment_related_infection",
-                                            "treatment_related_toxicity",
-                                            "treatment_related_other"])
+        tr = outcomes["death_cause"].is_in(list(TREATMENT_RELATED_CAUSES))
         d1 = outcomes["death_day"].fill_nan(None) <= 365.0
         x = (tr & d1.fill_null(False)).to_numpy()
         rows.append(("treatment-related death by 1 year", f"{100 * x.mean():.1f} %", "",
