@@ -227,3 +227,31 @@ def test_cord_blood_graft_from_a_cord_donor_runs(params):
     assert prot.allogeneic
     o = simulate(c, prot, seed=2, horizon_days=100, params=params).outcomes
     assert o["anc_engraftment_day"].is_not_nan().sum() > 0
+
+
+def test_organ_toxicity_follows_its_drug(params):
+    """SOS only with busulfan; severe mucositis rises with the melphalan dose (AUC–mucositis,
+    model_gaps §4.2); engraftment syndrome only where a graft engrafts; late malignancy rises
+    with genotoxic exposure (TBI > cyclophosphamide alone)."""
+    from immunoreset.protocols.regimens import Conditioning, Dose
+
+    c = sample_cohort("multiple_sclerosis", 150, seed=12)
+
+    def run(prot, days=120):
+        return simulate(c, prot, seed=12, horizon_days=days, params=params).outcomes
+
+    bu = run(Protocol(regimen="bu_cy_atg"))
+    cy = run(Protocol(regimen="cy200_ratg"))
+    assert bu["sos"].mean() > 0.05 and not cy["sos"].any()
+
+    def mel(mg: float) -> Protocol:
+        return Protocol(regimen=None, conditioning=Conditioning(doses=(
+            Dose(agent="melphalan", amount=mg, unit="mg/m2", day=-1, infusion_hours=0.5),)))
+
+    assert run(mel(220))["severe_mucositis"].mean() > run(mel(100))["severe_mucositis"].mean()
+    assert not cy["severe_mucositis"].any()
+    comp = run(Protocol(comparator="iv_cyclophosphamide_monthly"))
+    assert cy["engraftment_syndrome"].mean() > 0.1 and not comp["engraftment_syndrome"].any()
+    tbi5 = run(Protocol(regimen="cy_tbi_atg"), days=1826)
+    cy5 = run(Protocol(regimen="cy200_ratg"), days=1826)
+    assert _frac(tbi5, "malignancy_day", 1826) > _frac(cy5, "malignancy_day", 1826)

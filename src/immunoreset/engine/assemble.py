@@ -56,8 +56,9 @@ _EV_HAZARDS2 = 20  # 6 thresholds: CMV, EBV, PTLD, secondary autoimmunity, aGVHD
 EV_BACKGROUND = 26  # background-death threshold (life table)
 EV_GVHD_GRADE = 27  # grade of acute GVHD
 EV_FATAL = 28  # 3: fatal GVHD, fatal PTLD, fatal secondary autoimmunity
-EV_INFECTION_COUNTS = 31  # 4: infection counts by period (Poisson inversion)
-N_EV_USED = 35
+EV_INFECTION_COUNTS = 31  # 4: reserved (infection counts by period)
+_EV_HAZARDS3 = 35  # 4 thresholds: engraftment syndrome, SOS, mucositis, malignancy
+N_EV_USED = 39
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         # first conditioning dose: host platelets join the residual pool (Zhu & Stiehl c8)
         imp_t[:, 0] = t_first
         imp_move[:, 0, L.PLT] = L.PLT_TX
-        _tbi_impulses(imp_t, imp_mult, p, params, tbis)
+        _tbi_impulses(imp_t, imp_mult, imp_add, p, params, tbis)
         _graft_impulse(imp_t, imp_add, p, y0, params, protocol, graft, counts, n_imp - 1)
 
     atol = np.maximum(np.abs(y0), 1e-3) * 1e-9
@@ -225,6 +226,9 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     thresholds[:, 4:9, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS:_EV_HAZARDS + 5], 1e-300, 1.0))
     thresholds[:, 9:15, 0] = np.inf
     thresholds[:, 9:15, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS2:_EV_HAZARDS2 + 6], 1e-300, 1.0))
+    thresholds[:, 15:19, 0] = np.inf
+    thresholds[:, 15:19, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS3:_EV_HAZARDS3 + 4], 1e-300,
+                                              1.0))
     return KernelInputs(p=p, y0=y0, d_agent=d_agent, d_t0=d_t0, d_dur=d_dur, d_amount=d_amount,
                         imp_t=imp_t, imp_mult=imp_mult, imp_add=imp_add, imp_move=imp_move,
                         atol=atol, rules=rules, thresholds=thresholds,
@@ -483,6 +487,13 @@ def _late_complication_parameters(p: np.ndarray, y0: np.ndarray, params: Paramet
     p[:, L.C_CGVHD_RATE] = params.value(f"{a}.chronic_gvhd_rate")
     p[:, L.C_GVHD_DAY] = params.value(f"{a}.acute_chronic_boundary")
     p[:, L.C_GVA_KILL] = params.value(f"{a}.graft_versus_autoimmunity_kill")
+    p[:, L.C_ES_RATE] = (params.value(f"{c}.engraftment_syndrome_rate")
+                         if protocol.is_transplant else 0.0)
+    p[:, L.C_ES_WINDOW] = params.value(f"{c}.engraftment_syndrome_window")
+    p[:, L.C_SOS_RATE] = params.value(f"{c}.sos_rate_per_busulfan")
+    p[:, L.C_MUC_RATE] = params.value(f"{c}.mucositis_rate_per_melphalan")
+    p[:, L.C_MAL_RATE] = params.value(f"{c}.malignancy_rate_per_exposure")
+    p[:, L.C_MAL_LATENCY] = params.value(f"{c}.malignancy_latency")
 
 
 def serostatus(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:
@@ -514,7 +525,7 @@ def _reference_exposures(params: ParameterSet, g_c: float, g_t: float) -> tuple[
     return float(np.sum(c ** g_c) * dt), float(np.sum((kappa * c) ** g_t) * dt)
 
 
-def _tbi_impulses(imp_t, imp_mult, p, params, tbis) -> None:
+def _tbi_impulses(imp_t, imp_mult, imp_add, p, params, tbis) -> None:
     f = params.value("pd.tbi.lymphocyte_sensitive_fraction")
     d1 = params.value("pd.tbi.lymphocyte_d37_sensitive")
     d2 = params.value("pd.tbi.lymphocyte_d37_resistant")
@@ -523,6 +534,8 @@ def _tbi_impulses(imp_t, imp_mult, p, params, tbis) -> None:
         imp_t[:, j] = d.day
         for s in _HSC_STATES:
             imp_mult[:, j, s] = tbi_survival(params, d.amount, "hsc")
+        # genotoxic exposure: the HSC log-kill of the fraction (see complications)
+        imp_add[:, j, L.GENO] = -math.log(max(tbi_survival(params, d.amount, "hsc"), 1e-300))
         for s in _PROG_STATES:
             imp_mult[:, j, s] = tbi_survival(params, d.amount, "progenitor")
         s_l = f * math.exp(-d.amount / d1) + (1 - f) * math.exp(-d.amount / d2)

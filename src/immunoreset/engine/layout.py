@@ -63,7 +63,12 @@ H_SAI: Final = H_INF + 9  # secondary autoimmune disease
 ALLO: Final = H_INF + 10  # donor alloreactive T cells (cells/uL; 0 for autologous grafts)
 H_AGVHD: Final = H_INF + 11  # acute GVHD grade II-IV (days < C_GVHD_DAY)
 H_CGVHD: Final = H_INF + 12  # chronic GVHD (days >= C_GVHD_DAY)
-N_STATES: Final = H_CGVHD + 1
+H_ES: Final = H_INF + 13  # engraftment syndrome
+H_SOS: Final = H_INF + 14  # sinusoidal obstruction syndrome (busulfan exposure)
+H_MUC: Final = H_INF + 15  # severe (grade 3-4) oral mucositis (melphalan exposure)
+GENO: Final = H_INF + 16  # cumulative genotoxic exposure: HSC log-kill by drugs and TBI
+H_MAL: Final = H_INF + 17  # late (therapy-related) malignancy
+N_STATES: Final = H_MAL + 1
 
 STATE_NAMES: Final = (
     "n_hsc", "n_mpp", "n_gmp", "n_t1", "n_t2", "n_t3", "neutrophils",
@@ -75,7 +80,8 @@ STATE_NAMES: Final = (
     "hazard_infection", "hazard_death_infection", "hazard_death_toxicity",
     "hazard_death_disease", "hazard_cardiac", "hazard_cmv", "hazard_ebv", "hazard_ptld",
     "secondary_autoimmunity_drive", "hazard_secondary_autoimmunity", "donor_alloreactive_t",
-    "hazard_acute_gvhd", "hazard_chronic_gvhd",
+    "hazard_acute_gvhd", "hazard_chronic_gvhd", "hazard_engraftment_syndrome", "hazard_sos",
+    "hazard_mucositis", "genotoxic_exposure", "hazard_malignancy",
 )
 assert len(STATE_NAMES) == N_STATES
 
@@ -180,4 +186,9 @@ C_ALLO_RHO, C_ALLO_K, C_ALLO_DEATH = _a(), _a(), _a()  # expansion, capacity, lo
 C_AGVHD_RATE, C_CGVHD_RATE = _a(), _a()  # hazards per alloreactive cell/uL (1/day)
 C_GVHD_DAY = _a()  # day separating acute from chronic GVHD
 C_GVA_KILL = _a()  # graft-versus-autoimmunity kill of host autoreactive cells per cell/uL
+# organ toxicity events and late malignancy
+C_ES_RATE, C_ES_WINDOW = _a(), _a()  # per 500/uL of ANC rise (transplant only); window days
+C_SOS_RATE = _a()  # per busulfan concentration (L/(mg day))
+C_MUC_RATE = _a()  # per melphalan concentration squared
+C_MAL_RATE, C_MAL_LATENCY = _a(), _a()  # per unit genotoxic exposure (1/day); latency days
 N_PARAMS: Final = _a.n

@@ -96,7 +96,7 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
         dydt[L.AUTO0 + j] -= gva * y[L.AUTO0 + j]
     anc = y[L.NEUT] / p[L.BLOOD_VOLUME_UL_PER_KG]
     tmem = y[L.CD4MO] + y[L.CD4MN] + y[L.CD8MO] + y[L.CD8MN]
-    hazard_rhs(t, y, p, anc, t4 + y[L.TREG], conc[0], kp, act, tmem, f4 - 1.0, k_t, dydt)
+    hazard_rhs(t, y, p, anc, t4 + y[L.TREG], conc, kh, kp, act, tmem, f4 - 1.0, k_t, dydt)
 
 
 @nb.njit(cache=True)

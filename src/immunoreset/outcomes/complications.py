@@ -20,9 +20,13 @@ from immunoreset.engine.solver import (
     CROSS_DEATH_INFECTION,
     CROSS_DEATH_TOXICITY,
     CROSS_EBV,
+    CROSS_ES,
     CROSS_INFECTION,
+    CROSS_MAL,
+    CROSS_MUC,
     CROSS_PTLD,
     CROSS_SAI,
+    CROSS_SOS,
 )
 from immunoreset.outcomes.background import background_death_day
 from immunoreset.parameters import ParameterSet
@@ -35,6 +39,7 @@ CAUSES = DEATH_CAUSES
 _AFTER_DEATH_DAYS = ("relapse_day", "progression_day", "organ_failure_day",
                      "infection_first_day", "cmv_reactivation_day", "ebv_reactivation_day",
                      "ptld_day", "secondary_autoimmunity_day", "agvhd_day", "cgvhd_day",
+                     "malignancy_day",
                      "nk_recovery_day", "b_recovery_day", "anc_engraftment_day",
                      "plt_engraftment_day")
 _SCORE_DAYS = (("score_y1", 365.0), ("score_y2", 730.0), ("score_y5", 1826.0),
@@ -63,7 +68,8 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
     day = {k: np.where(np.isfinite(cross[:, j]), cross[:, j], inf) for k, j in (
         ("infection", CROSS_INFECTION), ("cardiac", CROSS_CARDIAC), ("cmv", CROSS_CMV),
         ("ebv", CROSS_EBV), ("ptld", CROSS_PTLD), ("sai", CROSS_SAI), ("agvhd", CROSS_AGVHD),
-        ("cgvhd", CROSS_CGVHD))}
+        ("cgvhd", CROSS_CGVHD), ("es", CROSS_ES), ("sos", CROSS_SOS), ("muc", CROSS_MUC),
+        ("mal", CROSS_MAL))}
     # acute GVHD grade among grade II-IV events
     ug = u[:, EV_GVHD_GRADE]
     p34 = params.value(f"{a}.acute_gvhd_grade_3_4_share")
@@ -124,6 +130,10 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
         "agvhd_day": col("agvhd"),
         "cgvhd": happened(day["cgvhd"]),
         "cgvhd_day": col("cgvhd"),
+        "engraftment_syndrome": happened(day["es"]),
+        "sos": happened(day["sos"]),
+        "severe_mucositis": happened(day["muc"]),
+        "malignancy_day": col("mal"),
         "death_day": death_day,
         "death_cause": pl.Series("death_cause", cause.tolist(), dtype=pl.Utf8),
     }

@@ -21,6 +21,7 @@ from scipy.stats import beta
 
 from immunoreset.population import Population, sample_cohort
 from immunoreset.protocols.protocol import Protocol
+from immunoreset.protocols.regimens import Conditioning, Dose
 from immunoreset.simulate import SaveSpec, simulate
 from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES
 
@@ -211,6 +212,39 @@ def scorecard(n: int = 1000, seed: int = 20261126) -> list[Row]:
                          mean * (1 + 1.96 / math.sqrt(max(mean * alive, 1)))),
                         "per patient", "multiple_sclerosis, cy_tbi_atg CD34-selected",
                         "expected count (cumulative infection hazard) among patients alive"))
+
+    # --- organ toxicity events ---------------------------------------------------------------
+    _, ssc = runs.get("astis", "systemic_sclerosis", Protocol(regimen="cy200_ratg"))
+    v, ci = _share(ssc.outcomes["engraftment_syndrome"].to_numpy())
+    rows.append(Row("Strunz 2021 (SSc, n=22)", "engraftment syndrome", 100 * 9 / 22,
+                    exact_ci(9, 22), v, ci, "%", "systemic_sclerosis, cy200_ratg CD34-selected",
+                    "older age and cardiac involvement were risk factors (not modelled)"))
+    _, mist = runs.get("mist", "multiple_sclerosis",
+                       Protocol(regimen="cy200_ratg_assist", cd34_selection=False))
+    v, ci = _share(mist.outcomes["engraftment_syndrome"].to_numpy())
+    rows.append(Row("Oyama 2002 (MS, Northwestern, n=19)", "engraftment syndrome", 100 * 5 / 19,
+                    exact_ci(5, 19), v, ci, "%", "multiple_sclerosis, cy200_ratg_assist",
+                    "regimen of the series not captured; the MIST regimen is used"))
+    v, ci = _share(tbi.outcomes["engraftment_syndrome"].to_numpy())
+    rows.append(Row("MS HDIT pilot (Blood 2003;102:2364, n=18)", "engraftment syndrome",
+                    100 * 13 / 18, exact_ci(13, 18), v, ci, "%",
+                    "multiple_sclerosis, cy_tbi_atg CD34-selected", "first 18 patients"))
+    _, bu = runs.get("bucy", "multiple_sclerosis", Protocol(regimen="bu_cy_atg"), years=1.0)
+    v, ci = _share(bu.outcomes["sos"].to_numpy())
+    rows.append(Row("SOS after BU/CY (allogeneic, malignancy; model_gaps §7)", "SOS", 23.0,
+                    None, v, ci, "%", "bu_cy_atg", "contrast population; interval not captured"))
+    mel = Conditioning(name="melphalan_220", title="melphalan 220 mg/m2", doses=(
+        Dose(agent="melphalan", amount=220, unit="mg/m2", day=-1, infusion_hours=0.5),))
+    _, m220 = runs.get("mel220", "multiple_sclerosis",
+                       Protocol(regimen=None, conditioning=mel), years=0.3)
+    v, ci = _share(m220.outcomes["severe_mucositis"].to_numpy())
+    rows.append(Row("melphalan 220 mg/m2 (model_gaps §4.2, n=16)", "grade 4 mucositis",
+                    100 * 13 / 16, exact_ci(13, 16), v, ci, "%", "melphalan 220 mg/m2 alone",
+                    "simulated: grade 3-4"))
+    v, ci = _share(_by(ssc.outcomes, "malignancy_day", 1826.0))
+    rows.append(Row("no autoimmune-HSCT figure found", "therapy-related malignancy, 5 y",
+                    math.nan, None, v, ci, "%", "systemic_sclerosis, cy200_ratg",
+                    "assumed order 1 %"))
 
     # --- allogeneic: GVHD with and without ATG (Blood Adv 2019;3:1950) --------------------
     for atg, a2, c2, ci_a, ci_c in ((None, 24.0, 34.0, None, None),

@@ -40,6 +40,15 @@ chemotherapy (post-graft ATG exposure and post-transplant cyclophosphamide act t
 kill): ``dA/dt = A(ρ_A(f(T) − 1)(1 − A/K_A) − δ_A − k_T)``; acute GVHD (grade II–IV)
 hazard ``k_a·A`` before day ``d_c`` (100), chronic GVHD ``k_c·A`` after it;
 graft-versus-autoimmunity kills host autoreactive cells at ``κ_GvA·A`` (model right-hand side).
+
+Organ toxicity events and late malignancy:
+
+* engraftment syndrome: ``k_ES·max(dANC/dt, 0)/500`` on days 0–30 of a transplant (fever,
+  rash, capillary leak as neutrophils return; Oyama 2002, Strunz 2021);
+* sinusoidal obstruction syndrome: ``m·k_SOS·C_BU(t)`` (busulfan exposure);
+* severe oral mucositis: ``k_muc·C_MEL(t)²`` (melphalan AUC–mucositis relation);
+* late malignancy: ``k_mal·G·t/(t + T_lat)`` with ``G`` the cumulative log-kill of HSC by
+  drugs and TBI (genotoxic exposure), rising after a latency.
 """
 
 from __future__ import annotations
@@ -51,9 +60,9 @@ from immunoreset.engine import layout as L
 
 
 @nb.njit(cache=True, inline="always")
-def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float, c_cy: float,
-               kill_prog: float, act: float, tmem: float, lp_drive: float, k_t: float,
-               dydt: np.ndarray) -> None:
+def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float,
+               conc: np.ndarray, kill_hsc: float, kill_prog: float, act: float, tmem: float,
+               lp_drive: float, k_t: float, dydt: np.ndarray) -> None:
     """Integrated hazards (per day) and the donor alloreactive pool."""
     x = max(anc, 0.0) / 500.0
     neut = 1.0 / (1.0 + x * x * x * x)
@@ -67,7 +76,7 @@ def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float, c
     dydt[L.H_DINF] = m * (p[L.C_FATAL_NEUT] * neut + p[L.C_FATAL_CD4] * low4)
     # dose-intensity dependence (Goldberg 1986: toxicity above a daily-dose threshold):
     # hazards rise with a power of concentration / kill rate, not with cumulative exposure
-    card = m * p[L.C_CARD_PER_AUC] * c_cy ** p[L.C_CARD_POWER]
+    card = m * p[L.C_CARD_PER_AUC] * conc[0] ** p[L.C_CARD_POWER]
     dydt[L.H_CARD] = card
     dydt[L.H_DTOX] = card * p[L.C_CARD_FATAL] + \
         m * p[L.C_TOX_OTHER] * kill_prog ** p[L.C_TOX_POWER]
@@ -94,3 +103,19 @@ def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float, c
     else:
         dydt[L.H_AGVHD] = 0.0
         dydt[L.H_CGVHD] = p[L.C_CGVHD_RATE] * a
+    # organ toxicity events: engraftment syndrome while neutrophils come back after the
+    # graft; SOS from busulfan; severe mucositis from melphalan (dose intensity, squared)
+    if 0.0 <= t <= p[L.C_ES_WINDOW]:
+        rise = max(dydt[L.NEUT], 0.0) / (p[L.BLOOD_VOLUME_UL_PER_KG] * 500.0)
+        dydt[L.H_ES] = p[L.C_ES_RATE] * rise
+    else:
+        dydt[L.H_ES] = 0.0
+    dydt[L.H_SOS] = m * p[L.C_SOS_RATE] * conc[1]
+    dydt[L.H_MUC] = p[L.C_MUC_RATE] * conc[2] * conc[2]
+    # late malignancy: genotoxic exposure (drug log-kill of HSC; TBI adds at its impulse)
+    # with a latency ramp
+    dydt[L.GENO] = kill_hsc
+    if t > 0.0:
+        dydt[L.H_MAL] = p[L.C_MAL_RATE] * max(y[L.GENO], 0.0) * t / (t + p[L.C_MAL_LATENCY])
+    else:
+        dydt[L.H_MAL] = 0.0
