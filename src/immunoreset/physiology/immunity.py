@@ -5,7 +5,11 @@ Counts are blood-equivalent cells/µL (whole-body pools scaled by the fraction i
 * Lymphoid supply: lymphoid-primed progenitors recover with the marrow's committed
   progenitors (LMPP give rise to GMP and lymphoid progenitors — Adolfsson J et al. Cell
   2005): with ``r = GMP/GMP*``, ``Λ = r(1 + θ)/(r + θ)`` (saturating, 1 at baseline); it
-  passes two first-order lag stages (``LQ1``, ``LQ2``).
+  passes two first-order lag stages (``LQ1``, ``LQ2``). The lag stages stand for marrow
+  lymphoid precursors in transit (pro-/pre-B cells, early thymic progenitors), so cytotoxic
+  drugs kill them like lymphocytes: ``dLQ1/dt = (Λ − LQ1)/τ − k_chemo LQ1``,
+  ``dLQ2/dt = (LQ1 − LQ2)/τ − k_chemo LQ2``. Without this the lagged supply carried the
+  pre-conditioning level through conditioning and B-cell production never stopped.
 * Thymus: output ``σ4 = θ(age) · THY · LQ2`` (Bains 2009; thymic tissue loss ~3 %/y to
   middle age then ~1 %/y), THY damaged by conditioning and recovering at an age-dependent
   rate (Hakim 2005; Castermans 2011: rebound only ≤ 60 y).
@@ -16,8 +20,13 @@ Counts are blood-equivalent cells/µL (whole-body pools scaled by the fraction i
 * Lymphopenia-induced proliferation ``f(T) = (1 + Φ K^h/(K^h + (T/T*)^h)) /
   (1 + Φ K^h/(K^h + 1))`` (1 at the baseline count; Φ larger for CD8 — Storek).
 * Tregs: thymic share ``f_R`` of CD4 output plus homeostatic proliferation.
-* B: production proportional to the lagged lymphoid supply, boosted while B cells are
-  depleted; NK: production proportional to the current supply; first-order loss.
+* B (total blood B cells): new cells only from marrow lymphopoiesis,
+  ``dB/dt = δ_B B* LQ2 − (δ_B / f_B(B) + k_B) B``; while B cells are scarce, BAFF
+  accumulates and prolongs their survival (Kreuzaler 2012), ``f_B`` the lymphopenia factor
+  with ``Φ_B``. Early recovery is therefore limited by the precursor supply, the catch-up by
+  the renewal rate δ_B (Macallan 2005: blood B cells divide ~1.9 %/day).
+* NK: production proportional to the current supply, boosted in lymphopenia (IL-15);
+  first-order loss.
 * Memory T cells are killed less than naive (``MEM_KILL`` < 1: tissue residence).
 * Killing ``k``: chemotherapy ``Σ κ_a C_a`` plus ATG ``k_max C_act/(EC50 + C_act)`` (weaker on
   B and NK).
@@ -64,8 +73,10 @@ def immune_rhs(y: np.ndarray, p: np.ndarray, k_chemo: float, k_thy: float, c_atg
     k_nk = k_chemo + k_atg * p[L.ATG_NK_FACTOR]
     r = max(y[L.N_GMP], 0.0) / p[L.MPP0]
     lam = r * (1.0 + p[L.LAM_HALF]) / (r + p[L.LAM_HALF])
-    dydt[L.LQ1] = (lam - y[L.LQ1]) / p[L.LAG_T]
-    dydt[L.LQ2] = (y[L.LQ1] - y[L.LQ2]) / p[L.LAG_T]
+    # the lag stages are marrow lymphoid precursors in transit (pro-/pre-B cells, early
+    # thymic progenitors): cytotoxic drugs kill them like lymphocytes
+    dydt[L.LQ1] = (lam - y[L.LQ1]) / p[L.LAG_T] - k_chemo * y[L.LQ1]
+    dydt[L.LQ2] = (y[L.LQ1] - y[L.LQ2]) / p[L.LAG_T] - k_chemo * y[L.LQ2]
     dydt[L.THY] = p[L.THY_REC] * (1.0 - y[L.THY]) - k_thy * y[L.THY]
     s4 = thymic_output(y, p)
     s8 = s4 * p[L.THY_CD8]
@@ -92,8 +103,10 @@ def immune_rhs(y: np.ndarray, p: np.ndarray, k_chemo: float, k_thy: float, c_atg
     dydt[L.CD8MN] = p[L.N8_ACT] * f8 * y[L.CD8N] + gm8 * y[L.CD8MN]
     # Tregs fill their own (IL-2-limited) niche
     dydt[L.TREG] = p[L.R_FRAC] * s4 + (p[L.R_RHO0] * fr - p[L.R_DEATH] - k_t) * y[L.TREG]
+    # B cells: new cells only from marrow lymphopoiesis (the lagged supply); while B cells
+    # are scarce, BAFF accumulates and prolongs their survival (loss divided by fb)
     fb = lymphopenia_factor(y[L.BCELL], p[L.B_REF], p[L.B_PHI], p[L.LP_K], p[L.LP_H])
-    dydt[L.BCELL] = p[L.B_DEATH] * p[L.B_REF] * y[L.LQ2] * fb - (p[L.B_DEATH] + k_b) * \
+    dydt[L.BCELL] = p[L.B_DEATH] * p[L.B_REF] * y[L.LQ2] - (p[L.B_DEATH] / fb + k_b) * \
         y[L.BCELL]
     # NK cells derive from the lymphoid supply without the thymic/B-lineage lag
     fnk = lymphopenia_factor(y[L.NKCELL], p[L.NK_REF], p[L.NK_PHI], p[L.LP_K], p[L.LP_H])
