@@ -256,12 +256,17 @@ def twin_cohort(record, *, seed: int, n_groups: int, per_group: int, hct_ci: flo
         if getattr(record, rec_field) is None:
             upd[col] = getattr(cohort, col)[rep]
     upd["lymphocytes_per_uL"] = cohort.lymphocytes_per_uL[rep]  # never in the record
+    for rec_field, col in (("cmv_igg", "cmv_seropositive"), ("ebv_igg", "ebv_seropositive")):
+        if getattr(record, rec_field) is None:  # unknown serostatus: one draw per group
+            upd[col] = np.asarray(getattr(cohort, col))[rep]
     return replace(cohort, **upd, extra={**cohort.extra, "hct_ci": np.full(k, float(hct_ci))})
 
 
 def unknown_model_covariates(record) -> list[str]:
     """Simulator covariates the record does not hold (sampled from the population)."""
-    return [f for f in _UNKNOWABLE if getattr(record, f) is None] + ["lymphocytes_per_uL"]
+    sero = [f for f in ("cmv_igg", "ebv_igg") if getattr(record, f) is None]
+    return ([f for f in _UNKNOWABLE if getattr(record, f) is None] + sero
+            + ["lymphocytes_per_uL"])
 
 
 def forecast_rows(outcomes: pl.DataFrame, protocol_name: str, *, is_transplant: bool,

@@ -539,7 +539,7 @@ def _tbi_impulses(imp_t, imp_mult, imp_add, p, params, tbis) -> None:
         for s in _PROG_STATES:
             imp_mult[:, j, s] = tbi_survival(params, d.amount, "progenitor")
         s_l = f * math.exp(-d.amount / d1) + (1 - f) * math.exp(-d.amount / d2)
-        for s in _LYMPH_STATES:
+        for s in (*_LYMPH_STATES, L.LQ1, L.LQ2):  # lymphoid precursors in transit too
             imp_mult[:, j, s] = s_l
         imp_mult[:, j, L.THY] = math.exp(-d.amount / d_thy)
         for c in range(L.N_CLONES):
