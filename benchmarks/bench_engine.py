@@ -513,7 +513,8 @@ def rhs_evals(res, k: int) -> dict:
 # ---- streaming ------------------------------------------------------------------------------
 
 
-def stream_run(n: int, workers: int, chunk_size: int, regimen: str, seed: int) -> dict:
+def stream_run(n: int, workers: int, chunk_size: int, regimen: str, seed: int,
+               horizon_days: float = HORIZON) -> dict:
     from immunoreset.engine.parallel import CohortSpec, simulate_to_parquet
     from immunoreset.protocols.protocol import Protocol
     from immunoreset.simulate import SaveSpec
@@ -522,7 +523,7 @@ def stream_run(n: int, workers: int, chunk_size: int, regimen: str, seed: int) -
         t0 = time.perf_counter()
         out = simulate_to_parquet(CohortSpec("systemic_sclerosis", n, seed=seed),
                                   Protocol(regimen=regimen), Path(tmp) / "run",
-                                  horizon_days=HORIZON, save=SaveSpec(max_patients=1000),
+                                  horizon_days=horizon_days, save=SaveSpec(max_patients=1000),
                                   chunk_size=chunk_size, workers=workers)
         wall = time.perf_counter() - t0
         prov = json.loads((out / "provenance.json").read_text())
@@ -531,6 +532,7 @@ def stream_run(n: int, workers: int, chunk_size: int, regimen: str, seed: int) -
 
         rows = pl.scan_parquet(out / "outcomes" / "*.parquet").select(pl.len()).collect().item()
     return {"record": "stream", "n": n, "rows": rows, "workers": workers,
+            "horizon_days": horizon_days,
             "chunk_size": chunk_size, "wall_s": round(wall, 1),
             "patients_per_s": round(n / wall, 1), "peak_rss_mb": mem.mb,
             "parquet_mb": round(size / 2**20, 1),
@@ -555,6 +557,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stream", type=int, default=0, help="only: stream N patients to Parquet")
     ap.add_argument("--stream-workers", type=int, default=2)
     ap.add_argument("--stream-chunk", type=int, default=2048)
+    ap.add_argument("--stream-horizon-days", type=float, default=HORIZON)
     ap.add_argument("--_pure-python-oracle", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--_count-flops", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -573,7 +576,8 @@ def main(argv: list[str] | None = None) -> None:
     emit(machine() | {"load_average": os.getloadavg(), "source_digest": SOURCE_DIGEST,
                       "package": str(Path(immunoreset.__file__).parent)})
     if a.stream:
-        emit(stream_run(a.stream, a.stream_workers, a.stream_chunk, a.regimen, a.seed))
+        emit(stream_run(a.stream, a.stream_workers, a.stream_chunk, a.regimen, a.seed,
+                        a.stream_horizon_days))
         return
     if not (a.quick or a.no_jit):
         for rec in jit_times():
