@@ -110,6 +110,8 @@ COMPLICATION_OUTCOME_UNITS: Final = {
     "engraftment_syndrome": "bool (engraftment syndrome in the first 30 days)",
     "sos": "bool (sinusoidal obstruction syndrome; busulfan-driven)",
     "severe_mucositis": "bool (grade 3-4 oral mucositis; melphalan-driven)",
+    "pulmonary_toxicity": "bool (drug pneumonitis; carmustine-driven)",
+    "febrile_neutropenia": "bool (at least one febrile neutropenic episode)",
     "malignancy_day": "day (therapy-related malignancy; NaN if none)",
     "cmv_seropositive": "bool (CMV IgG before transplant: recorded or drawn from prevalence)",
     "ebv_seropositive": "bool (EBV IgG before transplant: recorded or drawn from prevalence)",

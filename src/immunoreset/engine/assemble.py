@@ -57,8 +57,9 @@ EV_BACKGROUND = 26  # background-death threshold (life table)
 EV_GVHD_GRADE = 27  # grade of acute GVHD
 EV_FATAL = 28  # 3: fatal GVHD, fatal PTLD, fatal secondary autoimmunity
 EV_INFECTION_COUNTS = 31  # 4: reserved (infection counts by period)
-_EV_HAZARDS3 = 35  # 4 thresholds: engraftment syndrome, SOS, mucositis, malignancy
-N_EV_USED = 39
+_EV_HAZARDS3 = 35  # 6 thresholds: engraftment syndrome, SOS, mucositis, malignancy, FN,
+#                    pulmonary toxicity
+N_EV_USED = 41
 
 
 @dataclass(frozen=True)
@@ -226,8 +227,8 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     thresholds[:, 4:9, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS:_EV_HAZARDS + 5], 1e-300, 1.0))
     thresholds[:, 9:15, 0] = np.inf
     thresholds[:, 9:15, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS2:_EV_HAZARDS2 + 6], 1e-300, 1.0))
-    thresholds[:, 15:19, 0] = np.inf
-    thresholds[:, 15:19, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS3:_EV_HAZARDS3 + 4], 1e-300,
+    thresholds[:, 15:21, 0] = np.inf
+    thresholds[:, 15:21, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS3:_EV_HAZARDS3 + 6], 1e-300,
                                               1.0))
     return KernelInputs(p=p, y0=y0, d_agent=d_agent, d_t0=d_t0, d_dur=d_dur, d_amount=d_amount,
                         imp_t=imp_t, imp_mult=imp_mult, imp_add=imp_add, imp_move=imp_move,
@@ -494,6 +495,8 @@ def _late_complication_parameters(p: np.ndarray, y0: np.ndarray, params: Paramet
     p[:, L.C_MUC_RATE] = params.value(f"{c}.mucositis_rate_per_melphalan")
     p[:, L.C_MAL_RATE] = params.value(f"{c}.malignancy_rate_per_exposure")
     p[:, L.C_MAL_LATENCY] = params.value(f"{c}.malignancy_latency")
+    p[:, L.C_FN_RATE] = params.value(f"{c}.febrile_neutropenia_rate")
+    p[:, L.C_PULM_RATE] = params.value(f"{c}.pulmonary_rate_per_carmustine")
 
 
 def serostatus(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:

@@ -68,7 +68,9 @@ H_SOS: Final = H_INF + 14  # sinusoidal obstruction syndrome (busulfan exposure)
 H_MUC: Final = H_INF + 15  # severe (grade 3-4) oral mucositis (melphalan exposure)
 GENO: Final = H_INF + 16  # cumulative genotoxic exposure: HSC log-kill by drugs and TBI
 H_MAL: Final = H_INF + 17  # late (therapy-related) malignancy
-N_STATES: Final = H_MAL + 1
+H_FN: Final = H_INF + 18  # febrile neutropenia (first episode)
+H_PULM: Final = H_INF + 19  # pulmonary toxicity (carmustine exposure)
+N_STATES: Final = H_PULM + 1
 
 STATE_NAMES: Final = (
     "n_hsc", "n_mpp", "n_gmp", "n_t1", "n_t2", "n_t3", "neutrophils",
@@ -82,6 +84,7 @@ STATE_NAMES: Final = (
     "secondary_autoimmunity_drive", "hazard_secondary_autoimmunity", "donor_alloreactive_t",
     "hazard_acute_gvhd", "hazard_chronic_gvhd", "hazard_engraftment_syndrome", "hazard_sos",
     "hazard_mucositis", "genotoxic_exposure", "hazard_malignancy",
+    "hazard_febrile_neutropenia", "hazard_pulmonary_toxicity",
 )
 assert len(STATE_NAMES) == N_STATES
 
@@ -191,4 +194,6 @@ C_ES_RATE, C_ES_WINDOW = _a(), _a()  # per 500/uL of ANC rise (transplant only);
 C_SOS_RATE = _a()  # per busulfan concentration (L/(mg day))
 C_MUC_RATE = _a()  # per melphalan concentration squared
 C_MAL_RATE, C_MAL_LATENCY = _a(), _a()  # per unit genotoxic exposure (1/day); latency days
+C_FN_RATE = _a()  # febrile neutropenia hazard at full neutropenia (1/day)
+C_PULM_RATE = _a()  # pulmonary toxicity per squared carmustine concentration
 N_PARAMS: Final = _a.n

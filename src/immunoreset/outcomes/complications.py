@@ -21,10 +21,12 @@ from immunoreset.engine.solver import (
     CROSS_DEATH_TOXICITY,
     CROSS_EBV,
     CROSS_ES,
+    CROSS_FN,
     CROSS_INFECTION,
     CROSS_MAL,
     CROSS_MUC,
     CROSS_PTLD,
+    CROSS_PULM,
     CROSS_SAI,
     CROSS_SOS,
 )
@@ -69,7 +71,7 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
         ("infection", CROSS_INFECTION), ("cardiac", CROSS_CARDIAC), ("cmv", CROSS_CMV),
         ("ebv", CROSS_EBV), ("ptld", CROSS_PTLD), ("sai", CROSS_SAI), ("agvhd", CROSS_AGVHD),
         ("cgvhd", CROSS_CGVHD), ("es", CROSS_ES), ("sos", CROSS_SOS), ("muc", CROSS_MUC),
-        ("mal", CROSS_MAL))}
+        ("mal", CROSS_MAL), ("fn", CROSS_FN), ("pulm", CROSS_PULM))}
     # acute GVHD grade among grade II-IV events
     ug = u[:, EV_GVHD_GRADE]
     p34 = params.value(f"{a}.acute_gvhd_grade_3_4_share")
@@ -133,6 +135,8 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
         "engraftment_syndrome": happened(day["es"]),
         "sos": happened(day["sos"]),
         "severe_mucositis": happened(day["muc"]),
+        "pulmonary_toxicity": happened(day["pulm"]),
+        "febrile_neutropenia": happened(day["fn"]),
         "malignancy_day": col("mal"),
         "death_day": death_day,
         "death_cause": pl.Series("death_cause", cause.tolist(), dtype=pl.Utf8),

@@ -241,6 +241,28 @@ def scorecard(n: int = 1000, seed: int = 20261126) -> list[Row]:
     rows.append(Row("melphalan 220 mg/m2 (model_gaps §4.2, n=16)", "grade 4 mucositis",
                     100 * 13 / 16, exact_ci(13, 16), v, ci, "%", "melphalan 220 mg/m2 alone",
                     "simulated: grade 3-4"))
+    bcnu = Conditioning(name="carmustine_600", title="carmustine 600 mg/m2", doses=(
+        Dose(agent="carmustine", amount=600, unit="mg/m2", day=-6, infusion_hours=2),))
+    _, b600 = runs.get("bcnu600", "multiple_sclerosis",
+                       Protocol(regimen=None, conditioning=bcnu), years=0.3)
+    v, ci = _share(b600.outcomes["pulmonary_toxicity"].to_numpy())
+    rows.append(Row("CBV, carmustine 600 mg/m2 (cited in Cunningham, Br J Cancer 1997)",
+                    "pulmonary toxicity", 16.0, None, v, ci, "%", "carmustine 600 mg/m2 alone",
+                    "secondary citation; interval not captured"))
+    _, beam = runs.get("beam", "multiple_sclerosis", Protocol(regimen="beam_atg"), years=1.0)
+    _, asticr = runs.get("astic", "crohns_disease",
+                         Protocol(regimen="cy200_ratg", cd34_selection=False))
+    v, ci = _share(asticr.outcomes["febrile_neutropenia"].to_numpy())
+    rows.append(Row("Qiu 2017 (Crohn's aHSCT, pooled)", "febrile neutropenia", 83.2,
+                    (63.2, 93.4), v, ci, "%", "crohns_disease, cy200_ratg unselected", ""))
+    for r_, lab, val in ((beam, "BEAM-ATG", 88.0), (mist, "cy200_ratg_assist", 68.0)):
+        v, ci = _share(r_.outcomes["febrile_neutropenia"].to_numpy())
+        rows.append(Row("BEAM vs CY in MS (model_gaps §7)", f"febrile neutropenia, {lab}", val,
+                        None, v, ci, "%", f"multiple_sclerosis, {lab}", "interval not captured"))
+    v, ci = _share(beam.outcomes["pulmonary_toxicity"].to_numpy())
+    rows.append(Row("carmustine pneumonitis, 1.5-20 % overall (Cunningham 1997)",
+                    "pulmonary toxicity after BEAM", math.nan, (1.5, 20.0), v, ci, "%",
+                    "multiple_sclerosis, beam_atg", "range across series, not a CI"))
     v, ci = _share(_by(ssc.outcomes, "malignancy_day", 1826.0))
     rows.append(Row("no autoimmune-HSCT figure found", "therapy-related malignancy, 5 y",
                     math.nan, None, v, ci, "%", "systemic_sclerosis, cy200_ratg",

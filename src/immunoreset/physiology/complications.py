@@ -47,6 +47,8 @@ Organ toxicity events and late malignancy:
   rash, capillary leak as neutrophils return; Oyama 2002, Strunz 2021);
 * sinusoidal obstruction syndrome: ``m·k_SOS·C_BU(t)`` (busulfan exposure);
 * severe oral mucositis: ``k_muc·C_MEL(t)²`` (melphalan AUC–mucositis relation);
+* pulmonary toxicity: ``m·k_pulm·C_BCNU(t)²`` (dose-dependent carmustine pneumonitis);
+* febrile neutropenia: ``k_FN·n(ANC)``;
 * late malignancy: ``k_mal·G·t/(t + T_lat)`` with ``G`` the cumulative log-kill of HSC by
   drugs and TBI (genotoxic exposure), rising after a latency.
 """
@@ -112,6 +114,10 @@ def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float,
         dydt[L.H_ES] = 0.0
     dydt[L.H_SOS] = m * p[L.C_SOS_RATE] * conc[1]
     dydt[L.H_MUC] = p[L.C_MUC_RATE] * conc[2] * conc[2]
+    dydt[L.H_PULM] = m * p[L.C_PULM_RATE] * conc[3] * conc[3]
+    # febrile neutropenia: fever during neutropenia, far more common than a documented
+    # infection
+    dydt[L.H_FN] = p[L.C_FN_RATE] * neut
     # late malignancy: genotoxic exposure (drug log-kill of HSC; TBI adds at its impulse)
     # with a latency ramp
     dydt[L.GENO] = kill_hsc
