@@ -266,3 +266,17 @@ def test_organ_toxicity_follows_its_drug(params):
     tbi5 = run(Protocol(regimen="cy_tbi_atg"), days=1826)
     cy5 = run(Protocol(regimen="cy200_ratg"), days=1826)
     assert _frac(tbi5, "malignancy_day", 1826) > _frac(cy5, "malignancy_day", 1826)
+
+
+def test_acyclovir_prophylaxis_prevents_most_zoster(params):
+    """VZV reactivation 25-30 % in year 1 without prophylaxis, 4-5 % with a year of
+    acyclovir (Han 2017); the model's control is CD4-dependent."""
+    c = sample_cohort("multiple_sclerosis", 200, seed=13)
+    prot = Protocol(regimen="cy_tbi_atg")
+    with_acv = simulate(c, prot, seed=13, horizon_days=365, params=params).outcomes
+    without = simulate(c, prot, seed=13, horizon_days=365, params=params.evolve(
+        **{"supportive.acyclovir_prophylaxis_days": 0.0})).outcomes
+    a = _frac(with_acv, "vzv_reactivation_day", 365)
+    b = _frac(without, "vzv_reactivation_day", 365)
+    assert a < 0.5 * b
+    assert 0.15 < b < 0.45

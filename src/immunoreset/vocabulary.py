@@ -112,6 +112,8 @@ COMPLICATION_OUTCOME_UNITS: Final = {
     "severe_mucositis": "bool (grade 3-4 oral mucositis; melphalan-driven)",
     "pulmonary_toxicity": "bool (drug pneumonitis; carmustine-driven)",
     "febrile_neutropenia": "bool (at least one febrile neutropenic episode)",
+    "acute_kidney_injury": "bool (acute kidney injury, any KDIGO stage)",
+    "vzv_reactivation_day": "day (VZV reactivation / zoster; NaN if none)",
     "malignancy_day": "day (therapy-related malignancy; NaN if none)",
     "cmv_seropositive": "bool (CMV IgG before transplant: recorded or drawn from prevalence)",
     "ebv_seropositive": "bool (EBV IgG before transplant: recorded or drawn from prevalence)",

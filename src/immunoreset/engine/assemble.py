@@ -57,9 +57,9 @@ EV_BACKGROUND = 26  # background-death threshold (life table)
 EV_GVHD_GRADE = 27  # grade of acute GVHD
 EV_FATAL = 28  # 3: fatal GVHD, fatal PTLD, fatal secondary autoimmunity
 EV_INFECTION_COUNTS = 31  # 4: reserved (infection counts by period)
-_EV_HAZARDS3 = 35  # 6 thresholds: engraftment syndrome, SOS, mucositis, malignancy, FN,
-#                    pulmonary toxicity
-N_EV_USED = 41
+_EV_HAZARDS3 = 35  # 8 thresholds: engraftment syndrome, SOS, mucositis, malignancy, FN,
+#                    pulmonary toxicity, VZV, AKI
+N_EV_USED = 43
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,8 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     thresholds[:, 4:9, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS:_EV_HAZARDS + 5], 1e-300, 1.0))
     thresholds[:, 9:15, 0] = np.inf
     thresholds[:, 9:15, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS2:_EV_HAZARDS2 + 6], 1e-300, 1.0))
-    thresholds[:, 15:21, 0] = np.inf
-    thresholds[:, 15:21, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS3:_EV_HAZARDS3 + 6], 1e-300,
+    thresholds[:, 15:23, 0] = np.inf
+    thresholds[:, 15:23, 1] = -np.log(np.clip(ev[:, _EV_HAZARDS3:_EV_HAZARDS3 + 8], 1e-300,
                                               1.0))
     return KernelInputs(p=p, y0=y0, d_agent=d_agent, d_t0=d_t0, d_dur=d_dur, d_amount=d_amount,
                         imp_t=imp_t, imp_mult=imp_mult, imp_add=imp_add, imp_move=imp_move,
@@ -497,6 +497,20 @@ def _late_complication_parameters(p: np.ndarray, y0: np.ndarray, params: Paramet
     p[:, L.C_MAL_LATENCY] = params.value(f"{c}.malignancy_latency")
     p[:, L.C_FN_RATE] = params.value(f"{c}.febrile_neutropenia_rate")
     p[:, L.C_PULM_RATE] = params.value(f"{c}.pulmonary_rate_per_carmustine")
+    p[:, L.C_VZV_SERO] = vzv_serostatus(cohort)
+    p[:, L.C_VZV_RATE] = params.value(f"{c}.vzv_reactivation_rate")
+    p[:, L.C_ACV_END] = params.value("supportive.acyclovir_prophylaxis_days") \
+        if protocol.is_transplant else 0.0
+    p[:, L.C_ACV_EFFECT] = params.value("supportive.acyclovir_effect")
+    p[:, L.C_AKI_RATE] = params.value(f"{c}.aki_rate_aplasia")
+    p[:, L.C_AKI_MEL] = params.value(f"{c}.aki_rate_per_melphalan")
+
+
+def vzv_serostatus(cohort: Cohort) -> np.ndarray:
+    """VZV IgG (1/0) from the patient's covariate stream and the population prevalence."""
+    from immunoreset.population.cohort import draw_vzv_serostatus
+
+    return draw_vzv_serostatus(cohort).astype(float)
 
 
 def serostatus(cohort: Cohort) -> tuple[np.ndarray, np.ndarray]:

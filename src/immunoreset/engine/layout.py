@@ -70,7 +70,9 @@ GENO: Final = H_INF + 16  # cumulative genotoxic exposure: HSC log-kill by drugs
 H_MAL: Final = H_INF + 17  # late (therapy-related) malignancy
 H_FN: Final = H_INF + 18  # febrile neutropenia (first episode)
 H_PULM: Final = H_INF + 19  # pulmonary toxicity (carmustine exposure)
-N_STATES: Final = H_PULM + 1
+H_VZV: Final = H_INF + 20  # VZV reactivation (zoster)
+H_AKI: Final = H_INF + 21  # acute kidney injury
+N_STATES: Final = H_AKI + 1
 
 STATE_NAMES: Final = (
     "n_hsc", "n_mpp", "n_gmp", "n_t1", "n_t2", "n_t3", "neutrophils",
@@ -84,7 +86,7 @@ STATE_NAMES: Final = (
     "secondary_autoimmunity_drive", "hazard_secondary_autoimmunity", "donor_alloreactive_t",
     "hazard_acute_gvhd", "hazard_chronic_gvhd", "hazard_engraftment_syndrome", "hazard_sos",
     "hazard_mucositis", "genotoxic_exposure", "hazard_malignancy",
-    "hazard_febrile_neutropenia", "hazard_pulmonary_toxicity",
+    "hazard_febrile_neutropenia", "hazard_pulmonary_toxicity", "hazard_vzv", "hazard_aki",
 )
 assert len(STATE_NAMES) == N_STATES
 
@@ -196,4 +198,7 @@ C_MUC_RATE = _a()  # per melphalan concentration squared
 C_MAL_RATE, C_MAL_LATENCY = _a(), _a()  # per unit genotoxic exposure (1/day); latency days
 C_FN_RATE = _a()  # febrile neutropenia hazard at full neutropenia (1/day)
 C_PULM_RATE = _a()  # pulmonary toxicity per squared carmustine concentration
+C_VZV_SERO, C_VZV_RATE = _a(), _a()  # VZV IgG (1/0); zoster hazard with CD4 below threshold
+C_ACV_END, C_ACV_EFFECT = _a(), _a()  # last day of acyclovir prophylaxis; relative reduction
+C_AKI_RATE, C_AKI_MEL = _a(), _a()  # AKI hazard in aplasia (1/day); per melphalan conc
 N_PARAMS: Final = _a.n

@@ -40,18 +40,18 @@ E1, E3, E4, E5, E6, E7 = (-71 / 57600, 71 / 16695, -71 / 1920, 17253 / 339200, -
 #: 4–15: integrated complication hazards (first infection, infection death, toxicity death,
 #: disease death, cardiac toxicity, CMV, EBV, PTLD, secondary autoimmunity, acute and
 #: chronic GVHD, engraftment syndrome, SOS, severe mucositis, late malignancy, febrile
-#: neutropenia, pulmonary toxicity), events at
+#: neutropenia, pulmonary toxicity, VZV, acute kidney injury), events at
 #: pre-drawn unit-exponential thresholds.
-N_CROSS = 21
+N_CROSS = 23
 (CROSS_ANC, CROSS_PLT, CROSS_ORGAN, CROSS_RELAPSE, CROSS_INFECTION, CROSS_DEATH_INFECTION,
  CROSS_DEATH_TOXICITY, CROSS_DEATH_DISEASE, CROSS_CARDIAC, CROSS_CMV, CROSS_EBV, CROSS_PTLD,
  CROSS_SAI, CROSS_AGVHD, CROSS_CGVHD, CROSS_ES, CROSS_SOS, CROSS_MUC,
- CROSS_MAL, CROSS_FN, CROSS_PULM) = range(N_CROSS)
+ CROSS_MAL, CROSS_FN, CROSS_PULM, CROSS_VZV, CROSS_AKI) = range(N_CROSS)
 #: first channel that reads an integrated hazard, and the state each such channel reads
 FIRST_HAZARD_CHANNEL = CROSS_INFECTION
 HAZARD_STATES = np.array([L.H_INF, L.H_DINF, L.H_DTOX, L.H_DDIS, L.H_CARD, L.H_CMV, L.H_EBV,
                           L.H_PTLD, L.H_SAI, L.H_AGVHD, L.H_CGVHD, L.H_ES, L.H_SOS, L.H_MUC,
-                          L.H_MAL, L.H_FN, L.H_PULM], dtype=np.int64)
+                          L.H_MAL, L.H_FN, L.H_PULM, L.H_VZV, L.H_AKI], dtype=np.int64)
 CROSS_FROM = np.array([0.0, 0.0, -1e9, 0.0] + [-1e9] * (N_CROSS - 4))
 
 STATUS_OK, STATUS_MAX_STEPS, STATUS_STEP_UNDERFLOW = 0, 1, 2

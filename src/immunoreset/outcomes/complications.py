@@ -13,6 +13,7 @@ from immunoreset.engine.assemble import (
 )
 from immunoreset.engine.solver import (
     CROSS_AGVHD,
+    CROSS_AKI,
     CROSS_CARDIAC,
     CROSS_CGVHD,
     CROSS_CMV,
@@ -29,6 +30,7 @@ from immunoreset.engine.solver import (
     CROSS_PULM,
     CROSS_SAI,
     CROSS_SOS,
+    CROSS_VZV,
 )
 from immunoreset.outcomes.background import background_death_day
 from immunoreset.parameters import ParameterSet
@@ -41,7 +43,7 @@ CAUSES = DEATH_CAUSES
 _AFTER_DEATH_DAYS = ("relapse_day", "progression_day", "organ_failure_day",
                      "infection_first_day", "cmv_reactivation_day", "ebv_reactivation_day",
                      "ptld_day", "secondary_autoimmunity_day", "agvhd_day", "cgvhd_day",
-                     "malignancy_day",
+                     "malignancy_day", "vzv_reactivation_day",
                      "nk_recovery_day", "b_recovery_day", "anc_engraftment_day",
                      "plt_engraftment_day")
 _SCORE_DAYS = (("score_y1", 365.0), ("score_y2", 730.0), ("score_y5", 1826.0),
@@ -71,7 +73,8 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
         ("infection", CROSS_INFECTION), ("cardiac", CROSS_CARDIAC), ("cmv", CROSS_CMV),
         ("ebv", CROSS_EBV), ("ptld", CROSS_PTLD), ("sai", CROSS_SAI), ("agvhd", CROSS_AGVHD),
         ("cgvhd", CROSS_CGVHD), ("es", CROSS_ES), ("sos", CROSS_SOS), ("muc", CROSS_MUC),
-        ("mal", CROSS_MAL), ("fn", CROSS_FN), ("pulm", CROSS_PULM))}
+        ("mal", CROSS_MAL), ("fn", CROSS_FN), ("pulm", CROSS_PULM), ("vzv", CROSS_VZV),
+        ("aki", CROSS_AKI))}
     # acute GVHD grade among grade II-IV events
     ug = u[:, EV_GVHD_GRADE]
     p34 = params.value(f"{a}.acute_gvhd_grade_3_4_share")
@@ -137,6 +140,8 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
         "severe_mucositis": happened(day["muc"]),
         "pulmonary_toxicity": happened(day["pulm"]),
         "febrile_neutropenia": happened(day["fn"]),
+        "acute_kidney_injury": happened(day["aki"]),
+        "vzv_reactivation_day": col("vzv"),
         "malignancy_day": col("mal"),
         "death_day": death_day,
         "death_cause": pl.Series("death_cause", cause.tolist(), dtype=pl.Utf8),

@@ -80,11 +80,21 @@ class _Runs:
         self.n, self.seed, self._cache = n, seed, {}
 
     def get(self, key: str, disease: str, protocol: Protocol, years: float = 5.0,
-            save: SaveSpec | None = None):
+            save: SaveSpec | None = None, care: dict[str, float] | None = None):
+        """``care`` changes supportive-care settings of the shared parameter set (e.g. no
+        antiviral prophylaxis) to match a study's practice — never a model parameter."""
         if key not in self._cache:
+            from immunoreset.parameters import default_parameters
+
+            params = default_parameters()
+            if care:
+                if any(not k.startswith("supportive.") for k in care):
+                    raise ValueError("only supportive-care settings may differ per study")
+                params = params.evolve(**care)
             cohort = sample_cohort(Population(disease=disease), self.n, seed=self.seed)
             res = simulate(cohort, protocol, seed=self.seed, horizon_days=365.25 * years,
-                           save=save or SaveSpec(variables=(), max_patients=0))
+                           save=save or SaveSpec(variables=(), max_patients=0),
+                           params=params)
             self._cache[key] = (cohort, res)
         return self._cache[key]
 
@@ -263,6 +273,21 @@ def scorecard(n: int = 1000, seed: int = 20261126) -> list[Row]:
     rows.append(Row("carmustine pneumonitis, 1.5-20 % overall (Cunningham 1997)",
                     "pulmonary toxicity after BEAM", math.nan, (1.5, 20.0), v, ci, "%",
                     "multiple_sclerosis, beam_atg", "range across series, not a CI"))
+    _, tbi1 = runs.get("tbi", "multiple_sclerosis", Protocol(regimen="cy_tbi_atg"))
+    v, ci = _share(_by(tbi1.outcomes, "vzv_reactivation_day", 365.0))  # all patients
+    rows.append(Row("Han 2017 (HCT, >= 1 y acyclovir)", "VZV reactivation, 1 y", 4.5,
+                    (4.0, 5.0), v, ci, "%", "multiple_sclerosis, cy_tbi_atg, 1 y acyclovir",
+                    "published interval is the range of cited series"))
+    _, noacv = runs.get("tbi_noacv", "multiple_sclerosis", Protocol(regimen="cy_tbi_atg"),
+                        years=1.0, care={"supportive.acyclovir_prophylaxis_days": 0.0})
+    v, ci = _share(_by(noacv.outcomes, "vzv_reactivation_day", 365.0))
+    rows.append(Row("Han 2017 (HCT, no prophylaxis)", "VZV reactivation, 1 y", 27.5,
+                    (25.0, 30.0), v, ci, "%", "multiple_sclerosis, cy_tbi_atg, no acyclovir",
+                    "published interval is the range of cited series"))
+    v, ci = _share(beam.outcomes["acute_kidney_injury"].to_numpy())
+    rows.append(Row("Khalil 2019 (HSCT, n=60)", "acute kidney injury by day 90", 31.7,
+                    exact_ci(19, 60), v, ci, "%", "multiple_sclerosis, beam_atg",
+                    "mixed autologous/allogeneic cohort; high-dose melphalan a risk factor"))
     v, ci = _share(_by(ssc.outcomes, "malignancy_day", 1826.0))
     rows.append(Row("no autoimmune-HSCT figure found", "therapy-related malignancy, 5 y",
                     math.nan, None, v, ci, "%", "systemic_sclerosis, cy200_ratg",

@@ -49,6 +49,10 @@ Organ toxicity events and late malignancy:
 * severe oral mucositis: ``k_muc·C_MEL(t)²`` (melphalan AUC–mucositis relation);
 * pulmonary toxicity: ``m·k_pulm·C_BCNU(t)²`` (dose-dependent carmustine pneumonitis);
 * febrile neutropenia: ``k_FN·n(ANC)``;
+* VZV reactivation (zoster): ``s_VZV·k_VZV·c(CD4)·(1 − e_acv·1[t < T_acv])`` — CD4-dependent
+  control, acyclovir prophylaxis during the first ``T_acv`` days;
+* acute kidney injury: ``m·(k_AKI·n(ANC) + k_mel·C_MEL)`` (sepsis and nephrotoxic
+  anti-infectives during aplasia; high-dose melphalan);
 * late malignancy: ``k_mal·G·t/(t + T_lat)`` with ``G`` the cumulative log-kill of HSC by
   drugs and TBI (genotoxic exposure), rising after a latency.
 """
@@ -118,6 +122,11 @@ def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float,
     # febrile neutropenia: fever during neutropenia, far more common than a documented
     # infection
     dydt[L.H_FN] = p[L.C_FN_RATE] * neut
+    # VZV (zoster): CD4-dependent control, suppressed while acyclovir prophylaxis is given
+    acv = 1.0 - p[L.C_ACV_EFFECT] if 0.0 <= t < p[L.C_ACV_END] else 1.0
+    dydt[L.H_VZV] = p[L.C_VZV_SERO] * p[L.C_VZV_RATE] * low4 * acv
+    # acute kidney injury: sepsis and nephrotoxic anti-infectives during aplasia, melphalan
+    dydt[L.H_AKI] = m * (p[L.C_AKI_RATE] * neut + p[L.C_AKI_MEL] * conc[2])
     # late malignancy: genotoxic exposure (drug log-kill of HSC; TBI adds at its impulse)
     # with a latency ramp
     dydt[L.GENO] = kill_hsc

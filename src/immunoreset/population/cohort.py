@@ -20,7 +20,7 @@ from immunoreset.vocabulary import canonical_disease
 
 # slots of the covariate block (streams.COVARIATES)
 (_Z_AGE, _Z_SEX, _Z_WEIGHT, _Z_HEIGHT, _Z_DURATION, _Z_ANC, _Z_PLT, _Z_HB, _Z_LYMPH, _Z_CMV,
- _Z_EBV) = range(11)
+ _Z_EBV, _Z_VZV) = range(12)
 
 
 class Population(BaseModel):
@@ -177,6 +177,13 @@ def seroprevalence(virus: str, age_years: np.ndarray, female: np.ndarray) -> np.
             age_years[mask] - entry["reference_age_years"])
         out[mask] = 1.0 / (1.0 + np.exp(-x))
     return out
+
+
+def draw_vzv_serostatus(cohort: Cohort) -> np.ndarray:
+    """VZV IgG serostatus from the patient's covariate stream (its own slot)."""
+    z = streams.normal_block(cohort.seed, cohort.patient_id, streams.COVARIATES)
+    prev = population_data()["serostatus"]["vzv"]["prevalence"]
+    return _std_uniform(z[:, _Z_VZV]) < prev
 
 
 def draw_serostatus(cohort: Cohort, *, z: np.ndarray | None = None
