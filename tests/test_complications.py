@@ -280,3 +280,15 @@ def test_acyclovir_prophylaxis_prevents_most_zoster(params):
     b = _frac(without, "vzv_reactivation_day", 365)
     assert a < 0.5 * b
     assert 0.15 < b < 0.45
+
+
+def test_recorded_cardiac_involvement_raises_cardiac_toxicity(params):
+    """A patient's recorded cardiac involvement feeds the engine's cardiac hazard (EBMT 2017:
+    cardiac complications drive TRM in SSc)."""
+    c = sample_cohort("systemic_sclerosis", 300, seed=14)
+    prot = Protocol(regimen="cy200_ratg")
+    base = simulate(c, prot, seed=14, horizon_days=60, params=params).outcomes
+    inv = replace(c, extra={**c.extra, "cardiac_involvement": np.ones(len(c), dtype=bool)})
+    hit = simulate(inv, prot, seed=14, horizon_days=60, params=params).outcomes
+    assert hit["cardiac_toxicity"].mean() > base["cardiac_toxicity"].mean()
+    assert np.all(hit["cardiac_toxicity"].to_numpy() >= base["cardiac_toxicity"].to_numpy())

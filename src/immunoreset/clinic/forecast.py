@@ -281,7 +281,10 @@ def twin_cohort(record, *, seed: int, n_groups: int, per_group: int, hct_ci: flo
     for rec_field, col in (("cmv_igg", "cmv_seropositive"), ("ebv_igg", "ebv_seropositive")):
         if getattr(record, rec_field) is None:  # unknown serostatus: one draw per group
             upd[col] = np.asarray(getattr(cohort, col))[rep]
-    return replace(cohort, **upd, extra={**cohort.extra, "hct_ci": np.full(k, float(hct_ci))})
+    extra = {**cohort.extra, "hct_ci": np.full(k, float(hct_ci)),
+             # recorded organ involvement raises the cardiac toxicity hazard in the engine
+             "cardiac_involvement": np.full(k, record.cardiac_involvement is True)}
+    return replace(cohort, **upd, extra=extra)
 
 
 def unknown_model_covariates(record) -> list[str]:

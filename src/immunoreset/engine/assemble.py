@@ -452,7 +452,10 @@ def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort
     key = f"disease.{cohort.disease}.cardiac_toxicity_multiplier"
     if key in params:
         dis_mult = params.value(key)
-    p[:, L.C_CARD_PER_AUC] = card * dis_mult
+    involved = np.asarray(cohort.extra.get("cardiac_involvement", np.zeros(len(cohort))),
+                          dtype=bool)
+    p[:, L.C_CARD_PER_AUC] = card * dis_mult * np.where(
+        involved, params.value(f"{c}.cardiac_involvement_rr"), 1.0)
     p[:, L.C_CARD_FATAL] = params.value(f"{c}.cardiac_toxicity_fatal_share")
     p[:, L.C_TOX_OTHER] = -math.log(1.0 - params.value(f"{c}.other_fatal_toxicity_at_reference")
                                     ) / ref_k
