@@ -120,3 +120,26 @@ def test_absolute_remission_threshold(params):
     assert not ssc.absolute_remission
     assert ssc.remission(np.array([30.0]), np.array([20.0]), np.array([False]),
                          params).tolist() == [True]
+
+
+def test_a_recorded_baseline_score_is_where_the_simulation_starts(params):
+    """A record's activity score (e.g. mRSS 27) replaces the sampled one; NaN keeps the
+    sampled value; a score outside the scale is an error naming the field."""
+    from dataclasses import replace
+
+    from immunoreset.errors import InputError
+    from immunoreset.population import sample_cohort
+    from immunoreset.protocols.protocol import Protocol
+    from immunoreset.simulate import simulate
+
+    c = sample_cohort("systemic_sclerosis", 6, seed=3)
+    rec = np.array([27.0, np.nan, 27.0, np.nan, 27.0, np.nan])
+    o = simulate(replace(c, extra={"score_baseline": rec}), Protocol(), seed=3,
+                 horizon_days=30, params=params).outcomes
+    free = simulate(c, Protocol(), seed=3, horizon_days=30, params=params).outcomes
+    s = o["score_baseline"].to_numpy()
+    np.testing.assert_allclose(s[::2], 27.0)
+    np.testing.assert_allclose(s[1::2], free["score_baseline"].to_numpy()[1::2])
+    with pytest.raises(InputError, match="score_baseline"):
+        simulate(replace(c, extra={"score_baseline": np.full(6, 80.0)}), Protocol(), seed=3,
+                 horizon_days=30, params=params)

@@ -268,6 +268,11 @@ _UNKNOWABLE = {"disease_duration_years": "disease_duration_years",
                "hemoglobin_g_per_dL": "hemoglobin_g_per_dL"}
 
 
+#: the record field holding each disease's activity score (the simulator's score_name)
+_RECORDED_SCORE = {"systemic_sclerosis": "mrss", "multiple_sclerosis": "edss",
+                   "sle": "sledai", "rheumatoid_arthritis": "das28", "crohns_disease": "cdai"}
+
+
 def twin_cohort(record, *, seed: int, n_groups: int, per_group: int, hct_ci: float) -> Cohort:
     """``n_groups × per_group`` twins; unknown covariates shared within a group."""
     k = n_groups * per_group
@@ -281,7 +286,12 @@ def twin_cohort(record, *, seed: int, n_groups: int, per_group: int, hct_ci: flo
     for rec_field, col in (("cmv_igg", "cmv_seropositive"), ("ebv_igg", "ebv_seropositive")):
         if getattr(record, rec_field) is None:  # unknown serostatus: one draw per group
             upd[col] = np.asarray(getattr(cohort, col))[rep]
-    extra = {**cohort.extra, "hct_ci": np.full(k, float(hct_ci)),
+    score = getattr(record, _RECORDED_SCORE.get(record.disease, ""), None)
+    if score is not None:  # the recorded activity score is where the simulation starts
+        upd_extra = {"score_baseline": np.full(k, float(score))}
+    else:
+        upd_extra = {}
+    extra = {**cohort.extra, **upd_extra, "hct_ci": np.full(k, float(hct_ci)),
              # recorded organ involvement raises the cardiac toxicity hazard in the engine
              "cardiac_involvement": np.full(k, record.cardiac_involvement is True)}
     return replace(cohort, **upd, extra=extra)

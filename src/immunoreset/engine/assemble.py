@@ -397,6 +397,17 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
         p[:, L.D_SMAX] = 1.0
         return False
     s0 = baseline_scores(dm, params, ev[:, _EV_SCORE])
+    recorded = cohort.extra.get("score_baseline")
+    if recorded is not None:  # a recorded activity score (e.g. the clinic record's mRSS)
+        recorded = np.asarray(recorded, dtype=float)
+        smax = dm.p(params, "score_max")
+        bad = np.isfinite(recorded) & ((recorded < 0) | (recorded > smax))
+        if bad.any():
+            from immunoreset.errors import InputError
+
+            raise InputError("score_baseline", float(recorded[bad][0]),
+                             f"[0, {smax:g}] {dm.score_name} points")
+        s0 = np.where(np.isfinite(recorded), recorded, s0)
     k_in, k_out = dm.score_rates(params, s0)
     p[:, L.D_KIN] = k_in
     p[:, L.D_KOUT] = k_out
