@@ -127,3 +127,21 @@ def test_cd34_selection_lowers_graft_borne_autoreactivity(params):
     assert np.nanmedian(sel["repertoire_overlap_day365"]) < \
         np.nanmedian(uns["repertoire_overlap_day365"])
     assert _relapse_5y(sel) <= _relapse_5y(uns)
+
+
+def test_lymphopenic_young_patients_have_a_consistent_steady_state(params):
+    """A 20-year-old with 300 lymphocytes/uL: the age-expected thymic output exceeds what the
+    small naive pools lose, so it is bounded (division rate 0) instead of failing; found by a
+    10^6-patient streamed run."""
+    from dataclasses import replace
+
+    from immunoreset.engine import layout as L
+    from immunoreset.engine.assemble import assemble
+
+    c = ir.sample_cohort("systemic_sclerosis", 50, seed=2024)
+    c = replace(c, lymphocytes_per_uL=np.full(50, 300.0), age_years=np.full(50, 20.0))
+    ki = assemble(c, ir.Protocol(), params)
+    for idx in (L.N4_RHO0, L.M4_RHO0, L.N8_RHO0, L.M8_RHO0, L.R_RHO0):
+        assert np.all(ki.p[:, idx] >= 0)
+    o = ir.simulate(c, ir.Protocol(), seed=2024, horizon_days=60, params=params).outcomes
+    assert o["anc_engraftment_day"].is_not_nan().sum() >= 45  # early deaths may precede it

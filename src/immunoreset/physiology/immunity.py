@@ -117,18 +117,34 @@ def immune_rhs(y: np.ndarray, p: np.ndarray, k_chemo: float, k_thy: float, c_atg
 
 def immune_steady_state(p: np.ndarray, y: np.ndarray, counts: dict[str, np.ndarray]) -> None:
     """Fill immune states of ``y`` with the baseline counts and set the division rates in
-    ``p`` so that every pool is at equilibrium (arrays over patients; in place)."""
+    ``p`` so that every pool is at equilibrium (arrays over patients; in place).
+
+    A pool cannot receive more cells than it loses: in a lymphopenic young patient the
+    age-expected thymic output (or the naive→memory activation flux) can exceed the losses of
+    the small pools, which would need a negative division rate. There the sampled physiology
+    is bounded so that the pool is held by its influx alone (division rate 0): first the
+    activation rates (memory pools), then the thymic output (naive and Treg pools). This is a
+    bound on sampled physiology (decision 9), never on user input."""
     n4, m4, r = counts["cd4_naive"], counts["cd4_memory"], counts["treg"]
     n8, m8 = counts["cd8_naive"], counts["cd8_memory"]
+    fr = p[:, L.R_FRAC]
+    p[:, L.N4_ACT] = np.minimum(p[:, L.N4_ACT], p[:, L.M4_DEATH] * m4 / n4)
+    p[:, L.N8_ACT] = np.minimum(p[:, L.N8_ACT], p[:, L.M8_DEATH] * m8 / n8)
+    s4_max = np.minimum.reduce([
+        (p[:, L.N4_DEATH] + p[:, L.N4_ACT]) * n4 / (1 - fr),
+        p[:, L.R_DEATH] * r / fr,
+        (p[:, L.N8_DEATH] + p[:, L.N8_ACT]) * n8 / p[:, L.THY_CD8],
+    ])
+    p[:, L.THY_OUT] = np.minimum(p[:, L.THY_OUT], s4_max)
     s4 = p[:, L.THY_OUT]
     s8 = s4 * p[:, L.THY_CD8]
-    fr = p[:, L.R_FRAC]
     p[:, L.N4_RHO0] = p[:, L.N4_DEATH] + p[:, L.N4_ACT] - (1 - fr) * s4 / n4
     p[:, L.M4_RHO0] = p[:, L.M4_DEATH] - p[:, L.N4_ACT] * n4 / m4
     p[:, L.N8_RHO0] = p[:, L.N8_DEATH] + p[:, L.N8_ACT] - s8 / n8
     p[:, L.M8_RHO0] = p[:, L.M8_DEATH] - p[:, L.N8_ACT] * n8 / m8
     p[:, L.R_RHO0] = p[:, L.R_DEATH] - fr * s4 / r
     for name in (L.N4_RHO0, L.M4_RHO0, L.N8_RHO0, L.M8_RHO0, L.R_RHO0):
+        p[:, name] = np.where(np.abs(p[:, name]) < 1e-12, 0.0, p[:, name])
         if np.any(p[:, name] < 0):
             raise ValueError("baseline T-cell counts inconsistent with thymic output and loss "
                              "rates (negative homeostatic division)")
