@@ -287,7 +287,8 @@ def scorecard(n: int = 1000, seed: int = 20261126) -> list[Row]:
     v, ci = _share(beam.outcomes["acute_kidney_injury"].to_numpy())
     rows.append(Row("Khalil 2019 (HSCT, n=60)", "acute kidney injury by day 90", 31.7,
                     exact_ci(19, 60), v, ci, "%", "multiple_sclerosis, beam_atg",
-                    "mixed autologous/allogeneic cohort; high-dose melphalan a risk factor"))
+                    "mixed autologous/allogeneic cohort; high-dose melphalan a risk factor; "
+                    "simulated over the first year (the hazard acts in aplasia)"))
     v, ci = _share(_by(ssc.outcomes, "malignancy_day", 1826.0))
     rows.append(Row("no autoimmune-HSCT figure found", "therapy-related malignancy, 5 y",
                     math.nan, None, v, ci, "%", "systemic_sclerosis, cy200_ratg",
