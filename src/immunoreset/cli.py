@@ -12,21 +12,16 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from immunoreset.cli_common import console, err_console
+from immunoreset.cli_common import fail as _fail
+from immunoreset.cli_common import progress as _progress
 from immunoreset.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="immunoreset: simulate HSCT for autoimmune disease (research use only; "
                        "not a medical device).")
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
-
-
-def _fail(msg: str) -> None:
-    err_console.print(f"error: {msg}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def _pydantic_msg(exc: ValidationError) -> str:
@@ -296,14 +291,6 @@ def _scheduler(name: str) -> str | None:
         return name
     raise InputError("scheduler", name, "processes, dask, or a Dask address like "
                                         "tcp://host:8786")
-
-
-def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-                    transient=True, disable=not err_console.is_terminal)
 
 
 def _print_summary(outcomes, *, title: str) -> None:

@@ -9,35 +9,21 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from immunoreset.cli_common import console
+from immunoreset.cli_common import fail as _fail
+from immunoreset.cli_common import progress as _progress
 from immunoreset.errors import InputError
 
 trial_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="In-silico clinical trials: schema, validate, run, power.")
 results_app = typer.Typer(add_completion=False, no_args_is_help=True,
                           help="Query stored results.")
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
-
-
-def _fail(msg: str) -> None:
-    err_console.print(f"error: {msg}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-                    transient=True, disable=not err_console.is_terminal)
 
 
 def _num(x: object) -> str:

@@ -475,49 +475,56 @@ def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort
         p[:, L.C_DIS_DMG] = params.value(f"disease.{cohort.disease}.death_rate_progression")
 
 
+#: hazard constants copied unchanged from the parameter file (same value for every patient)
+_LATE_CONSTANTS = (
+    (L.C_CMV_RATE, "complications.cmv_reactivation_rate"),
+    (L.C_EBV_RATE, "complications.ebv_reactivation_rate"),
+    (L.C_PTLD_RATE, "complications.ptld_rate"),
+    (L.C_SAI_TAU, "complications.secondary_autoimmunity_latency"),
+    (L.C_ES_WINDOW, "complications.engraftment_syndrome_window"),
+    (L.C_SOS_RATE, "complications.sos_rate_per_busulfan"),
+    (L.C_MUC_RATE, "complications.mucositis_rate_per_melphalan"),
+    (L.C_MAL_RATE, "complications.malignancy_rate_per_exposure"),
+    (L.C_MAL_LATENCY, "complications.malignancy_latency"),
+    (L.C_FN_RATE, "complications.febrile_neutropenia_rate"),
+    (L.C_PULM_RATE, "complications.pulmonary_rate_per_carmustine"),
+    (L.C_VZV_RATE, "complications.vzv_reactivation_rate"),
+    (L.C_ACV_EFFECT, "supportive.acyclovir_effect"),
+    (L.C_AKI_RATE, "complications.aki_rate_aplasia"),
+    (L.C_AKI_MEL, "complications.aki_rate_per_melphalan"),
+    (L.C_ALLO_RHO, "allogeneic.alloreactive_expansion"),
+    (L.C_ALLO_K, "allogeneic.alloreactive_capacity"),
+    (L.C_ALLO_DEATH, "allogeneic.alloreactive_loss"),
+    (L.C_AGVHD_RATE, "allogeneic.acute_gvhd_rate"),
+    (L.C_CGVHD_RATE, "allogeneic.chronic_gvhd_rate"),
+    (L.C_GVHD_DAY, "allogeneic.acute_chronic_boundary"),
+    (L.C_GVA_KILL, "allogeneic.graft_versus_autoimmunity_kill"),
+)
+
+
 def _late_complication_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet,
                                   cohort: Cohort, protocol: Protocol) -> None:
-    """Viral reactivation, PTLD, secondary autoimmunity and allogeneic (GVHD) parameters."""
+    """Viral reactivation, PTLD, secondary autoimmunity, organ toxicity events, malignancy
+    and allogeneic (GVHD) parameters."""
     c = "complications"
+    for idx, key in _LATE_CONSTANTS:
+        p[:, idx] = params.value(key)
     cmv, ebv = serostatus(cohort)
     p[:, L.C_CMV_SERO] = cmv
     p[:, L.C_EBV_SERO] = ebv
-    p[:, L.C_CMV_RATE] = params.value(f"{c}.cmv_reactivation_rate")
-    p[:, L.C_EBV_RATE] = params.value(f"{c}.ebv_reactivation_rate")
+    p[:, L.C_VZV_SERO] = vzv_serostatus(cohort)
     # half-maximal loss of viral control at a fraction of the patient's own memory T pool
     mem0 = y0[:, L.CD4MO] + y0[:, L.CD4MN] + y0[:, L.CD8MO] + y0[:, L.CD8MN]
     p[:, L.C_VIR_TMEM] = params.value(f"{c}.viral_control_memory_fraction") * mem0
-    p[:, L.C_PTLD_RATE] = params.value(f"{c}.ptld_rate")
     sai = params.value(f"{c}.secondary_autoimmunity_rate")
     key = f"disease.{cohort.disease}.secondary_autoimmunity_multiplier"
     if key in params:
         sai = sai * params.value(key)
     p[:, L.C_SAI_RATE] = sai
-    p[:, L.C_SAI_TAU] = params.value(f"{c}.secondary_autoimmunity_latency")
-    a = "allogeneic"
-    p[:, L.C_ALLO_RHO] = params.value(f"{a}.alloreactive_expansion")
-    p[:, L.C_ALLO_K] = params.value(f"{a}.alloreactive_capacity")
-    p[:, L.C_ALLO_DEATH] = params.value(f"{a}.alloreactive_loss")
-    p[:, L.C_AGVHD_RATE] = params.value(f"{a}.acute_gvhd_rate")
-    p[:, L.C_CGVHD_RATE] = params.value(f"{a}.chronic_gvhd_rate")
-    p[:, L.C_GVHD_DAY] = params.value(f"{a}.acute_chronic_boundary")
-    p[:, L.C_GVA_KILL] = params.value(f"{a}.graft_versus_autoimmunity_kill")
-    p[:, L.C_ES_RATE] = (params.value(f"{c}.engraftment_syndrome_rate")
-                         if protocol.is_transplant else 0.0)
-    p[:, L.C_ES_WINDOW] = params.value(f"{c}.engraftment_syndrome_window")
-    p[:, L.C_SOS_RATE] = params.value(f"{c}.sos_rate_per_busulfan")
-    p[:, L.C_MUC_RATE] = params.value(f"{c}.mucositis_rate_per_melphalan")
-    p[:, L.C_MAL_RATE] = params.value(f"{c}.malignancy_rate_per_exposure")
-    p[:, L.C_MAL_LATENCY] = params.value(f"{c}.malignancy_latency")
-    p[:, L.C_FN_RATE] = params.value(f"{c}.febrile_neutropenia_rate")
-    p[:, L.C_PULM_RATE] = params.value(f"{c}.pulmonary_rate_per_carmustine")
-    p[:, L.C_VZV_SERO] = vzv_serostatus(cohort)
-    p[:, L.C_VZV_RATE] = params.value(f"{c}.vzv_reactivation_rate")
-    p[:, L.C_ACV_END] = params.value("supportive.acyclovir_prophylaxis_days") \
-        if protocol.is_transplant else 0.0
-    p[:, L.C_ACV_EFFECT] = params.value("supportive.acyclovir_effect")
-    p[:, L.C_AKI_RATE] = params.value(f"{c}.aki_rate_aplasia")
-    p[:, L.C_AKI_MEL] = params.value(f"{c}.aki_rate_per_melphalan")
+    # transplant-only: engraftment syndrome and acyclovir prophylaxis after the graft
+    tx = protocol.is_transplant
+    p[:, L.C_ES_RATE] = params.value(f"{c}.engraftment_syndrome_rate") if tx else 0.0
+    p[:, L.C_ACV_END] = params.value("supportive.acyclovir_prophylaxis_days") if tx else 0.0
 
 
 def vzv_serostatus(cohort: Cohort) -> np.ndarray:
