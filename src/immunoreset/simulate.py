@@ -121,6 +121,17 @@ def outcome_units() -> dict[str, str]:
     return units
 
 
+def disease_event_units(disease: str) -> dict[str, str]:
+    """Units of the disease module's recurrent-event columns (none for an unknown disease)."""
+    from immunoreset.diseases import disease_model
+    from immunoreset.errors import InputError
+
+    try:
+        return disease_model(disease).event_units()
+    except InputError:
+        return {}
+
+
 def simulation_provenance(cohort: Cohort | CohortSpec, protocol: Protocol,
                           params: ParameterSet, *, horizon_days: float, save: SaveSpec
                           ) -> dict:
@@ -146,7 +157,7 @@ def simulation_provenance(cohort: Cohort | CohortSpec, protocol: Protocol,
         "save": {"variables": list(save.variables), "max_patients": save.max_patients,
                  "day_min": save.day_min, "day_max": save.day_max},
         "trajectory_units": dict(OBSERVED),
-        "units": outcome_units(),
+        "units": outcome_units() | disease_event_units(cohort.disease),
     }
 
 

@@ -15,13 +15,23 @@ adds only its own layer, with its numbers in ``data/parameters.yaml`` under
   pre-transplant activity (organ failure in SSc, sustained EDSS progression in MS, …);
 * ``response_improvement`` — relative score improvement defining response/remission;
 * ``remission_threshold`` — only for a model built with ``absolute_remission=True``: the
-  1-year score must also be below it (above it when higher is better), e.g. DAS28 < 2.6.
+  1-year score must also be below it (above it when higher is better), e.g. DAS28 < 2.6;
+* for each recurrent clinical event the module declares (:class:`ActivityEvent`, e.g. MS
+  relapses and new MRI lesions, SLE renal flares): ``<event>.rate_per_year`` — the event
+  rate at the pre-transplant activity — and, once per disease with events,
+  ``event_frailty_shape`` — the shape of the patient's gamma frailty (mean 1) shared by
+  all its events (over-dispersed counts; patients who relapse more also have more lesions).
 
 Score dynamics (per patient): ``dS/dt = k_in·I·(S_max − S)/S_max − k_out·(S − S_floor)``
 with ``k_out = ln2/half_life`` and ``k_in`` chosen so that, at ``I = 1``, the equilibrium
 is ``S0 − natural_regression·(S0 − S_floor)``. Progression is a hazard
 ``h = progression_hazard·I(t)`` integrated alongside the ODEs; the event fires when the
 integral reaches the patient's pre-drawn unit-exponential threshold.
+
+Recurrent events (``outcomes/disease_events``): a Poisson process with intensity
+``rate_per_year·G·I(t)`` after infusion, ``G ~ Gamma(k, 1/k)`` the patient's frailty, drawn
+by time rescaling from the patient's own stream; an optional *activity-free* composite
+(e.g. NEDA-3) is freedom from every listed event and from progression.
 """
 
 from __future__ import annotations
@@ -33,6 +43,34 @@ import numpy as np
 
 from immunoreset.parameters import ParameterSet
 from immunoreset.population.covariates import truncated_normal
+
+
+@dataclass(frozen=True)
+class ActivityEvent:
+    """A recurrent clinical event whose intensity follows the autoreactive activity.
+
+    Outcome columns: ``<id>_day`` (first event after infusion), ``<id>_count_y1``,
+    ``<id>_count_y2``, ``<id>_count_y5`` (events in the first 1, 2, 5 years)."""
+
+    id: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ActivityFree:
+    """A composite "no evidence of disease activity" end point: none of ``events`` and no
+    progression. Columns ``<event_id>_day`` (first evidence of activity) and
+    ``<id>_y1``, ``<id>_y2``, ``<id>_y5`` (bool: alive and activity-free at that time)."""
+
+    id: str
+    event_id: str
+    description: str
+    events: tuple[str, ...]
+    with_progression: bool = True
+
+
+#: years at which recurrent-event counts and activity-free status are read
+EVENT_YEARS: tuple[int, ...] = (1, 2, 5)
 
 
 @dataclass(frozen=True)
@@ -49,6 +87,34 @@ class DiseaseModel:
     progression_alias: str | None = None
     #: remission also needs an absolute 1-year score (``disease.<id>.remission_threshold``)
     absolute_remission: bool = False
+    #: recurrent clinical events driven by the activity (MS relapses, SLE renal flares, …)
+    events: tuple[ActivityEvent, ...] = ()
+    #: composite activity-free end point over ``events`` (MS: NEDA-3)
+    activity_free: ActivityFree | None = None
+
+    def __post_init__(self) -> None:
+        ids = {e.id for e in self.events}
+        if self.activity_free is not None:
+            missing = set(self.activity_free.events) - ids
+            if missing:
+                raise ValueError(f"{self.id}: activity_free names undeclared events {missing}")
+
+    def event_units(self) -> dict[str, str]:
+        """Units of the disease's recurrent-event and composite columns."""
+        units: dict[str, str] = {}
+        for e in self.events:
+            units[f"{e.id}_day"] = f"day (first {e.description} after infusion; NaN if none)"
+            for y in EVENT_YEARS:
+                units[f"{e.id}_count_y{y}"] = (f"count ({e.description} in the first {y} "
+                                               "year(s); NaN beyond the horizon)")
+        af = self.activity_free
+        if af is not None:
+            units[f"{af.event_id}_day"] = (f"day (first evidence of disease activity: "
+                                           f"{af.description}; NaN if none)")
+            for y in EVENT_YEARS:
+                units[f"{af.id}_y{y}"] = (f"bool (alive and {af.description} for the first "
+                                          f"{y} year(s); false beyond the horizon)")
+        return units
 
     def p(self, params: ParameterSet, key: str) -> float:
         return params.value(f"disease.{self.id}.{key}")

@@ -13,14 +13,19 @@ Remission/response at 1 year approximates NEDA-3 (no relapse, no disability prog
 new MRI activity): no sustained progression by 1 year and an EDSS at 1 year not above
 baseline (``response_improvement`` = 0). Because of the negative natural regression, any
 activity near the pre-transplant level (i.e. ongoing relapses) pushes EDSS above baseline,
-so "no EDSS rise" stands for "no relapse activity". Clinical relapses are not simulated
-as discrete events and MRI lesions are not modelled, so this is an approximation; the
-``relapse_day`` column (autoreactive activity regrowing after immunological remission) is
-the event used with ``progression_day`` for a NEDA survival end point.
+so "no EDSS rise" stands for "no relapse activity".
+
+Clinical relapses and new or enlarging T2 MRI lesions are recurrent events whose rate
+follows the autoreactive activity (``outcomes/disease_events``): at the pre-transplant
+activity 0.52 relapses and 0.92 new lesions per year with a shared gamma frailty, the
+interferon arm of CARE-MS II (patients relapsing on prior DMT). NEDA-3 (``neda3_y1/2/5``)
+is freedom from relapse, new MRI lesion and sustained EDSS progression, counted from
+infusion (no re-baseline scan). The ``relapse_day`` column is the immunological relapse
+(autoreactive activity back to its threshold); ``clinical_relapse_day`` is the clinical one.
 Comparator: ``disease_modifying_therapy`` (``data/comparators.yaml``).
 """
 
-from immunoreset.diseases.base import DiseaseModel
+from immunoreset.diseases.base import ActivityEvent, ActivityFree, DiseaseModel
 
 MODEL = DiseaseModel(
     id="multiple_sclerosis",
@@ -29,4 +34,13 @@ MODEL = DiseaseModel(
     progression_event="EDSS increase >= 1.0 sustained >= 6 months",
     remission_definition="NEDA-3 approximation at 1 year: no sustained EDSS progression and "
                          "EDSS not above baseline",
+    events=(
+        ActivityEvent("clinical_relapse", "clinical MS relapse"),
+        ActivityEvent("new_mri_lesion", "new or enlarging T2 MRI lesion"),
+    ),
+    activity_free=ActivityFree(
+        id="neda3", event_id="disease_activity",
+        description="no evidence of disease activity (no relapse, new MRI lesion or "
+                    "sustained EDSS progression; NEDA-3)",
+        events=("clinical_relapse", "new_mri_lesion")),
 )

@@ -17,6 +17,8 @@ VARIABILITY: Final = 1
 GRAFT: Final = 2
 EVENTS: Final = 3
 CLONES: Final = 4
+#: recurrent disease events (variable number of draws: frailty, then exponential gaps)
+DISEASE_EVENTS: Final = 5
 
 #: fixed block sizes (draws consumed per patient and purpose)
 BLOCK: Final = {COVARIATES: 16, VARIABILITY: 64, GRAFT: 32, EVENTS: 64, CLONES: 8}

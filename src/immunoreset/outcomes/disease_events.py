@@ -1,0 +1,117 @@
+"""Recurrent clinical events driven by the autoreactive activity, and activity-free end points.
+
+A disease module declares its recurrent events (:class:`~immunoreset.diseases.base.ActivityEvent`:
+MS clinical relapses and new MRI lesions, SLE renal flares, …). After infusion each event is a
+Poisson process with intensity ``λ_e·G·I(t)``: ``λ_e = disease.<id>.<event>.rate_per_year`` is
+the rate at the pre-transplant activity (``I = 1``), ``I(t)`` the simulated autoreactive
+activity relative to that level, and ``G ~ Gamma(k, 1/k)`` the patient's frailty (mean 1,
+``k = disease.<id>.event_frailty_shape``), shared by all the disease's events, so counts are
+over-dispersed (negative binomial at constant activity) and correlated.
+
+Event times are drawn by time rescaling: with ``Λ(t) = λ_e·G·∫₀ᵗ I`` (trapezoid on the output
+grid: daily to day 100, weekly after), the events are ``Λ⁻¹(E₁), Λ⁻¹(E₁+E₂), …`` for unit
+exponentials ``Eⱼ``. The frailty and the gaps come from the patient's own stream
+(``streams.DISEASE_EVENTS``), so a patient's events do not depend on the batch or the worker.
+Nothing happens after death or beyond the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from immunoreset.diseases import disease_model
+from immunoreset.diseases.base import EVENT_YEARS, DiseaseModel
+from immunoreset.engine.model import OBS_ACT
+from immunoreset.parameters import ParameterSet
+from immunoreset.population import streams as st
+
+_DAYS_PER_YEAR = 365.25
+_BLOCK = 32  # exponential gaps drawn at a time
+
+
+def cumulative_activity(times: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(days ≥ 0, ∫₀ᵗ I dt per patient)`` on the output grid (activity-days)."""
+    post = times >= 0.0
+    t = times[post]
+    a = np.maximum(np.nan_to_num(obs[:, post, OBS_ACT], nan=0.0), 0.0)
+    inc = 0.5 * (a[:, 1:] + a[:, :-1]) * np.diff(t)[None, :]
+    return t, np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(inc, axis=1)], axis=1)
+
+
+def _event_times(rng: np.random.Generator, t: np.ndarray, lam: np.ndarray, end: float
+                 ) -> np.ndarray:
+    """Times in ``[0, end]`` of a process with cumulative intensity ``lam`` on ``t``."""
+    total = float(np.interp(end, t, lam))
+    targets: list[np.ndarray] = []
+    last = 0.0
+    while True:
+        cum = last + np.cumsum(rng.standard_exponential(_BLOCK))
+        targets.append(cum[cum <= total])
+        if cum[-1] > total:
+            break
+        last = float(cum[-1])
+    e = np.concatenate(targets)
+    if e.size == 0:
+        return e
+    # Λ is non-decreasing; where it is flat the inverse is the segment's start
+    idx = np.searchsorted(lam, e, side="left")
+    idx = np.clip(idx, 1, len(t) - 1)
+    l0, l1 = lam[idx - 1], lam[idx]
+    frac = np.where(l1 > l0, (e - l0) / np.where(l1 > l0, l1 - l0, 1.0), 0.0)
+    return t[idx - 1] + frac * (t[idx] - t[idx - 1])
+
+
+def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray, *,
+                           death_day: np.ndarray, progression_day: np.ndarray,
+                           horizon_days: float, seed: int, patient_ids: np.ndarray,
+                           params: ParameterSet) -> dict[str, np.ndarray]:
+    """Columns of the disease's recurrent events and its activity-free composite."""
+    n = obs.shape[0]
+    if not dm.events:
+        return {}
+    t, cum = cumulative_activity(times, obs)
+    k = dm.p(params, "event_frailty_shape")
+    rates = [dm.p(params, f"{e.id}.rate_per_year") / _DAYS_PER_YEAR for e in dm.events]
+    end = np.minimum(np.where(np.isnan(death_day), np.inf, death_day), horizon_days)
+    end = np.minimum(end, t[-1])
+    first = {e.id: np.full(n, np.nan) for e in dm.events}
+    counts = {(e.id, y): np.full(n, np.nan) for e in dm.events for y in EVENT_YEARS}
+    for i in range(n):
+        rng = st.patient_generator(seed, int(patient_ids[i]), st.DISEASE_EVENTS)
+        g = rng.gamma(k, 1.0 / k)
+        for e, rate in zip(dm.events, rates, strict=True):
+            ev = _event_times(rng, t, rate * g * cum[i], float(end[i]))
+            if ev.size:
+                first[e.id][i] = ev[0]
+            for y in EVENT_YEARS:
+                if horizon_days >= y * 365.0:
+                    counts[(e.id, y)][i] = np.count_nonzero(ev <= y * 365.0)
+    out: dict[str, np.ndarray] = {}
+    for e in dm.events:
+        out[f"{e.id}_day"] = first[e.id]
+        for y in EVENT_YEARS:
+            out[f"{e.id}_count_y{y}"] = counts[(e.id, y)]
+    af = dm.activity_free
+    if af is not None:
+        parts = [first[x] for x in af.events]
+        if af.with_progression:
+            parts.append(progression_day)
+        stacked = np.vstack(parts)
+        any_event = ~np.all(np.isnan(stacked), axis=0)
+        day = np.where(any_event, np.nanmin(np.where(np.isnan(stacked), np.inf, stacked),
+                                            axis=0), np.nan)
+        out[f"{af.event_id}_day"] = day
+        for y in EVENT_YEARS:
+            tt = y * 365.0
+            alive = np.isnan(death_day) | (death_day > tt)
+            free = np.isnan(day) | (day > tt)
+            out[f"{af.id}_y{y}"] = (alive & free & (horizon_days >= tt)).astype(bool)
+    return out
+
+
+def disease_events_for(disease: str, modelled: bool) -> DiseaseModel | None:
+    """The disease's model when it is simulated and declares recurrent events."""
+    if not modelled:
+        return None
+    dm = disease_model(disease)
+    return dm if dm.events else None
