@@ -236,3 +236,20 @@ def test_cli_assess_fhir_and_bad_input(tmp_path):
     res = runner.invoke(_cli(), ["assess", str(EX / "ms_relapsing.yaml"), "--out",
                                  str(tmp_path / "c"), "--protocol", "no_such_regimen"])
     assert res.exit_code == 2 and "protocol" in res.output
+
+
+def test_ms_forecast_has_relapse_lesion_and_neda_outcomes():
+    ms = load_record(next(EX.glob("ms*.yaml")))
+    dmt = Protocol(comparator="disease_modifying_therapy")
+    hsct = _forecast(ms, n_groups=5, per_group=20, protocol=Protocol(regimen="cy200_ratg_assist"))
+    comp = _forecast(ms, n_groups=5, per_group=20, protocol=dmt)
+    for outcome, horizon in (("clinical_relapse", 2.0), ("new_mri_lesion", 2.0),
+                             ("neda3", 2.0), ("neda3", 5.0)):
+        assert _row(hsct, outcome, horizon)["status"] == "modelled"
+    assert _row(hsct, "neda3", 2.0)["side"] == "benefit"
+    # the transplant lowers relapses and raises NEDA-3 for this patient
+    assert _row(hsct, "clinical_relapse", 2.0)["probability"] < \
+        _row(comp, "clinical_relapse", 2.0)["probability"]
+    assert _row(hsct, "neda3", 2.0)["probability"] > _row(comp, "neda3", 2.0)["probability"]
+    # an SSc forecast carries no MS events
+    assert not any(r["outcome"] == "neda3" for r in _forecast(SSC, n_groups=2, per_group=5))

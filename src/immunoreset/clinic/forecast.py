@@ -304,13 +304,37 @@ def unknown_model_covariates(record) -> list[str]:
             + ["lymphocytes_per_uL"])
 
 
+def disease_event_definitions(disease: str) -> tuple[OutcomeDefinition, ...]:
+    """Forecast outcomes of the disease module's recurrent events (MS relapses and new MRI
+    lesions, SLE renal flares: at least one within 2 years) and of its activity-free
+    composite (MS: NEDA-3 at 2 and 5 years)."""
+    from immunoreset.diseases import disease_model
+
+    dm = disease_model(disease)
+    defs = [OutcomeDefinition(
+        e.id, (f"{e.id}_day",), lambda df, d, c, col=f"{e.id}_day": _by(df, col, d), 2.0,
+        f"at least one {e.description} within 2 years of infusion or the first "
+        "comparator dose (rate follows the autoreactive activity; death competes)")
+        for e in dm.events]
+    af = dm.activity_free
+    if af is not None:
+        defs += [OutcomeDefinition(
+            af.id, (f"{af.id}_y{y}",), lambda df, d, c, col=f"{af.id}_y{y}": _col(df, col),
+            float(y), f"alive with {af.description} for the first {y} years", side="benefit")
+            for y in (2, 5)]
+    return tuple(defs)
+
+
 def forecast_rows(outcomes: pl.DataFrame, protocol_name: str, *, is_transplant: bool,
                   n_groups: int, per_group: int, disease: str,
                   params: ParameterSet | None = None,
-                  definitions: Sequence[OutcomeDefinition] = OUTCOMES) -> list[dict]:
-    """One row per outcome definition for one protocol's twin outcomes."""
+                  definitions: Sequence[OutcomeDefinition] | None = None) -> list[dict]:
+    """One row per outcome definition for one protocol's twin outcomes (by default
+    :data:`OUTCOMES` and the disease's own events, :func:`disease_event_definitions`)."""
     from immunoreset.diseases import disease_model
 
+    if definitions is None:
+        definitions = (*OUTCOMES, *disease_event_definitions(disease))
     ctx = Context(disease, params or default_parameters())
     rem_text = disease_model(disease).remission_definition
     rows = []
