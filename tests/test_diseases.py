@@ -143,3 +143,22 @@ def test_a_recorded_baseline_score_is_where_the_simulation_starts(params):
     with pytest.raises(InputError, match="score_baseline"):
         simulate(replace(c, extra={"score_baseline": np.full(6, 80.0)}), Protocol(), seed=3,
                  horizon_days=30, params=params)
+
+
+@pytest.mark.parametrize("disease", NEW)
+def test_remission_onset_day(runs, params, disease):
+    """The first day the score meets the remission criterion: never for MS (its criterion,
+    EDSS not above baseline, holds from day 0), otherwise after day 0, and no later than
+    day 365 for a patient in remission at 1 year."""
+    o = runs[disease]["hsct"]
+    onset = o["remission_onset_day"].to_numpy()
+    if disease == "multiple_sclerosis":
+        assert np.isnan(onset).all()
+        return
+    assert np.nanmin(onset) > 0
+    rem = o["remission"].to_numpy()
+    assert rem.any()
+    assert (onset[rem] <= 365.0).all()
+    # more (earlier) onsets after a transplant than without treatment
+    none = runs[disease]["none"]["remission_onset_day"].to_numpy()
+    assert np.mean(~np.isnan(onset)) > np.mean(~np.isnan(none))

@@ -83,6 +83,9 @@ IMMUNE_OUTCOME_UNITS: Final = {
     "trec_ratio_day730": "TREC+ fraction of naive CD4 at day 730 / baseline",
     "repertoire_overlap_day365": "fraction of CD4 memory descending from pre-transplant cells",
     "remission": "bool (disease definition at 1 year; see score_name's disease module)",
+    "remission_onset_day": "day (first day the score meets the remission criterion; NaN if "
+                           "never, or for MS, whose criterion holds from day 0; weekly grid "
+                           "after day 100)",
     "relapse_day": "day (autoreactive activity back to the relapse threshold; NaN if none)",
     "progression_day": "day (disease progression event, e.g. organ failure in SSc; NaN if none)",
     "score_name": "name of the disease activity score",

@@ -139,17 +139,29 @@ class DiseaseModel:
         """Progression hazard per day at the pre-transplant activity."""
         return self.p(params, "progression_hazard") / 365.25
 
+    def score_criterion(self, s0: np.ndarray, s: np.ndarray, params: ParameterSet
+                        ) -> np.ndarray:
+        """The score part of the remission definition: relative improvement of ``s`` over
+        the baseline ``s0`` and, with ``absolute_remission``, ``s`` beyond
+        ``remission_threshold`` (broadcasts: ``s0`` may be ``[n, 1]`` against ``[n, m]``)."""
+        imp = self.p(params, "response_improvement")
+        floor = self.p(params, "score_floor")
+        if self.higher_is_worse:
+            better = (s0 - s) >= imp * np.maximum(s0 - floor, 1e-9)
+        else:
+            better = (s - s0) >= imp * np.maximum(np.abs(s0), 1e-9)
+        if self.absolute_remission:
+            thr = self.p(params, "remission_threshold")
+            better &= (s < thr) if self.higher_is_worse else (s > thr)
+        return better
+
+    def has_onset(self, params: ParameterSet) -> bool:
+        """Whether the score criterion can mark a remission onset: an absolute threshold or
+        a required improvement (MS's "EDSS not above baseline" holds from day 0)."""
+        return self.absolute_remission or self.p(params, "response_improvement") > 0
+
     def remission(self, s0: np.ndarray, s1: np.ndarray, progressed_by_y1: np.ndarray,
                   params: ParameterSet) -> np.ndarray:
         """Response/remission at 1 year: relative score improvement and no progression, and
         with ``absolute_remission`` a 1-year score beyond ``remission_threshold``."""
-        imp = self.p(params, "response_improvement")
-        floor = self.p(params, "score_floor")
-        if self.higher_is_worse:
-            better = (s0 - s1) >= imp * np.maximum(s0 - floor, 1e-9)
-        else:
-            better = (s1 - s0) >= imp * np.maximum(np.abs(s0), 1e-9)
-        if self.absolute_remission:
-            thr = self.p(params, "remission_threshold")
-            better &= (s1 < thr) if self.higher_is_worse else (s1 > thr)
-        return better & ~progressed_by_y1
+        return self.score_criterion(s0, s1, params) & ~progressed_by_y1

@@ -56,6 +56,21 @@ def immune_outcomes(times: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]
     }
 
 
+def remission_onset_day(dm, times: np.ndarray, obs: np.ndarray, params: ParameterSet
+                        ) -> np.ndarray:
+    """First grid day after infusion (or the first comparator dose) on which the score meets
+    the disease's remission criterion (e.g. insulin requirement below the stopping threshold
+    in T1D, CDAI < 150 in Crohn's, mRSS 25 % below baseline in SSc); NaN if never within the
+    horizon, or for a disease whose criterion holds from day 0 (MS)."""
+    n = obs.shape[0]
+    if not dm.has_onset(params):
+        return np.full(n, np.nan)
+    post = times > 0
+    ok = dm.score_criterion(obs[:, 0, OBS_SCORE][:, None], obs[:, post, OBS_SCORE], params)
+    ok &= ~np.isnan(obs[:, post, OBS_SCORE])
+    return np.where(ok.any(axis=1), times[post][np.argmax(ok, axis=1)], np.nan)
+
+
 def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.ndarray,
                      relapse_day: np.ndarray, progression_day: np.ndarray,
                      params: ParameterSet) -> dict[str, np.ndarray]:
@@ -63,7 +78,8 @@ def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.nd
     n = obs.shape[0]
     if not modelled:
         nan = np.full(n, np.nan)
-        return {"remission": np.zeros(n, dtype=bool), "relapse_day": nan, "progression_day": nan,
+        return {"remission": np.zeros(n, dtype=bool), "remission_onset_day": nan,
+                "relapse_day": nan, "progression_day": nan,
                 "score_name": np.full(n, "not modelled"), "score_baseline": nan,
                 "score_y1": nan, "score_y2": nan, "score_y5": nan}
     dm = disease_model(disease)
@@ -73,7 +89,9 @@ def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.nd
     progressed_y1 = progression_day <= 365.0
     remission = dm.remission(s0, y["score_y1"], progressed_y1, params)
     remission = np.where(np.isnan(y["score_y1"]), False, remission)
-    out = {"remission": remission.astype(bool), "relapse_day": relapse_day,
+    out = {"remission": remission.astype(bool),
+           "remission_onset_day": remission_onset_day(dm, times, obs, params),
+           "relapse_day": relapse_day,
            "progression_day": progression_day, "score_name": np.full(n, dm.score_name),
            "score_baseline": s0, **y}
     if dm.progression_alias:
