@@ -292,3 +292,15 @@ def test_recorded_cardiac_involvement_raises_cardiac_toxicity(params):
     hit = simulate(inv, prot, seed=14, horizon_days=60, params=params).outcomes
     assert hit["cardiac_toxicity"].mean() > base["cardiac_toxicity"].mean()
     assert np.all(hit["cardiac_toxicity"].to_numpy() >= base["cardiac_toxicity"].to_numpy())
+
+
+def test_toxicity_deaths_follow_the_conditioning_by_weeks(ssc):
+    # the toxicity hazard acts while the drugs act (days -5 to 0); death follows by a gamma
+    # lag of median complications.toxicity_death_lag_median = 40 days, so the median
+    # toxicity death lies near day 37 (early deaths after autologous HCT: median day 38,
+    # nationwide survey quoted in the parameter's source); tolerance +/- 15 days
+    o = ssc[1].outcomes
+    days = o.filter(pl.col("death_cause") == "treatment_related_toxicity")["death_day"]
+    assert len(days) >= 10
+    assert 22.0 <= float(np.median(days.to_numpy())) <= 52.0
+    assert days.min() > -6.0

@@ -59,7 +59,8 @@ EV_FATAL = 28  # 3: fatal GVHD, fatal PTLD, fatal secondary autoimmunity
 EV_INFECTION_COUNTS = 31  # 4: reserved (infection counts by period)
 _EV_HAZARDS3 = 35  # 8 thresholds: engraftment syndrome, SOS, mucositis, malignancy, FN,
 #                    pulmonary toxicity, VZV, AKI
-N_EV_USED = 43
+EV_TOX_LAG = 43  # lag from fatal conditioning toxicity to death (gamma quantile)
+N_EV_USED = 44
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from immunoreset.engine.assemble import (
     EV_FATAL,
     EV_GVHD_GRADE,
     EV_SEVERE,
+    EV_TOX_LAG,
 )
 from immunoreset.engine.solver import (
     CROSS_AGVHD,
@@ -57,6 +58,21 @@ def _fatal_after(day: np.ndarray, u: np.ndarray, share: float | np.ndarray, lag:
     return np.where(np.isfinite(day) & (u < share), day + lag, np.inf)
 
 
+#: shape of the gamma distribution of the lag from fatal conditioning toxicity to death
+TOXICITY_LAG_SHAPE = 2.0
+
+
+def toxicity_death_lag(u: np.ndarray, params: ParameterSet) -> np.ndarray:
+    """Days from the fatal organ-toxicity event (the hazard acts while the conditioning
+    drugs act, days -5 to 0) to death: a gamma quantile (shape 2) with median
+    ``complications.toxicity_death_lag_median``."""
+    from scipy.stats import gamma
+
+    median = params.value("complications.toxicity_death_lag_median")
+    scale = median / gamma.median(TOXICITY_LAG_SHAPE)
+    return gamma.ppf(u, TOXICITY_LAG_SHAPE, scale=scale)
+
+
 def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet, *,
                           age_years: np.ndarray, female: np.ndarray, horizon_days: float
                           ) -> dict[str, np.ndarray]:
@@ -96,7 +112,8 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
     candidates = np.stack([
         np.where(np.isfinite(cross[:, CROSS_DEATH_INFECTION]), cross[:, CROSS_DEATH_INFECTION],
                  inf),
-        np.where(np.isfinite(cross[:, CROSS_DEATH_TOXICITY]), cross[:, CROSS_DEATH_TOXICITY],
+        np.where(np.isfinite(cross[:, CROSS_DEATH_TOXICITY]),
+                 cross[:, CROSS_DEATH_TOXICITY] + toxicity_death_lag(u[:, EV_TOX_LAG], params),
                  inf),
         other,
         np.where(np.isfinite(cross[:, CROSS_DEATH_DISEASE]), cross[:, CROSS_DEATH_DISEASE], inf),
