@@ -122,12 +122,14 @@ def outcome_units() -> dict[str, str]:
 
 
 def disease_event_units(disease: str) -> dict[str, str]:
-    """Units of the disease module's recurrent-event columns (none for an unknown disease)."""
+    """Units of the disease module's recurrent-event and read-out columns (none for an
+    unknown disease)."""
     from immunoreset.diseases import disease_model
     from immunoreset.errors import InputError
 
     try:
-        return disease_model(disease).event_units()
+        dm = disease_model(disease)
+        return dm.event_units() | dm.readout_units()
     except InputError:
         return {}
 

@@ -28,10 +28,20 @@ is ``S0 − natural_regression·(S0 − S_floor)``. Progression is a hazard
 ``h = progression_hazard·I(t)`` integrated alongside the ODEs; the event fires when the
 integral reaches the patient's pre-drawn unit-exponential threshold.
 
+* for each clinical read-out the module declares (:class:`ActivityReadout`, e.g. FVC % predicted
+  in SSc, stimulated C-peptide in T1D, SES-CD in Crohn's): ``<readout>.baseline_mean``,
+  ``.baseline_sd``, ``.baseline_min``, ``.baseline_max`` (truncated-normal baseline),
+  ``.loss_per_activity_year``, ``.reversible_gain`` and ``.recovery_half_life``; a threshold
+  read-out (endoscopic remission) has only ``<readout>.threshold``.
+
 Recurrent events (``outcomes/disease_events``): a Poisson process with intensity
 ``rate_per_year·G·I(t)`` after infusion, ``G ~ Gamma(k, 1/k)`` the patient's frailty, drawn
 by time rescaling from the patient's own stream; an optional *activity-free* composite
 (e.g. NEDA-3) is freedom from every listed event and from progression.
+
+Read-outs (``outcomes/disease_readouts``): ``X(t) = X0·exp(−k·∫₀ᵗI/365.25)·(1 + g·(1 − Ī(t)))``
+with ``Ī`` the activity seen through a first-order lag (``recovery_half_life``), a
+deterministic function of the patient's activity history and its baseline ``X0``.
 """
 
 from __future__ import annotations
@@ -69,6 +79,36 @@ class ActivityFree:
     with_progression: bool = True
 
 
+#: kinds of read-out
+READOUT_KINDS: tuple[str, ...] = ("continuous", "threshold")
+
+
+@dataclass(frozen=True)
+class ActivityReadout:
+    """A clinical measurement that follows the patient's autoreactive activity history.
+
+    ``kind="continuous"``: a value (FVC % predicted, C-peptide AUC, SES-CD) with columns
+    ``<id>_baseline`` and ``<id>_y1``, ``<id>_y2``, ``<id>_y5`` (NaN beyond the horizon or
+    after death). ``kind="threshold"``: a bool ``<id>_y1/_y2/_y5`` — alive, within the
+    horizon and the continuous read-out ``of`` at or below (``below=True``) or at or above
+    ``disease.<disease>.<id>.threshold`` at that time (e.g. endoscopic remission = SES-CD ≤ 2).
+    """
+
+    id: str
+    description: str
+    unit: str
+    kind: str = "continuous"
+    of: str | None = None
+    below: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in READOUT_KINDS:
+            raise ValueError(f"read-out {self.id}: kind {self.kind!r} not in {READOUT_KINDS}")
+        if (self.kind == "threshold") != (self.of is not None):
+            raise ValueError(f"read-out {self.id}: 'of' is required for, and only for, a "
+                             "threshold read-out")
+
+
 #: years at which recurrent-event counts and activity-free status are read
 EVENT_YEARS: tuple[int, ...] = (1, 2, 5)
 
@@ -91,6 +131,8 @@ class DiseaseModel:
     events: tuple[ActivityEvent, ...] = ()
     #: composite activity-free end point over ``events`` (MS: NEDA-3)
     activity_free: ActivityFree | None = None
+    #: clinical read-outs driven by the activity history (FVC, C-peptide, SES-CD, …)
+    readouts: tuple[ActivityReadout, ...] = ()
 
     def __post_init__(self) -> None:
         ids = {e.id for e in self.events}
@@ -98,6 +140,12 @@ class DiseaseModel:
             missing = set(self.activity_free.events) - ids
             if missing:
                 raise ValueError(f"{self.id}: activity_free names undeclared events {missing}")
+        cont = {r.id for r in self.readouts if r.kind == "continuous"}
+        for r in self.readouts:
+            if r.kind == "threshold" and r.of not in cont:
+                raise ValueError(f"{self.id}: read-out {r.id} thresholds undeclared {r.of!r}")
+        if len({r.id for r in self.readouts}) != len(self.readouts):
+            raise ValueError(f"{self.id}: duplicate read-out ids")
 
     def event_units(self) -> dict[str, str]:
         """Units of the disease's recurrent-event and composite columns."""
@@ -114,6 +162,21 @@ class DiseaseModel:
             for y in EVENT_YEARS:
                 units[f"{af.id}_y{y}"] = (f"bool (alive and {af.description} for the first "
                                           f"{y} year(s); false beyond the horizon)")
+        return units
+
+    def readout_units(self) -> dict[str, str]:
+        """Units of the disease's read-out columns."""
+        units: dict[str, str] = {}
+        for r in self.readouts:
+            if r.kind == "continuous":
+                units[f"{r.id}_baseline"] = f"{r.unit} ({r.description} before transplant)"
+                for y in EVENT_YEARS:
+                    units[f"{r.id}_y{y}"] = (f"{r.unit} ({r.description} at {y} year(s); NaN "
+                                             "beyond the horizon or after death)")
+            else:
+                for y in EVENT_YEARS:
+                    units[f"{r.id}_y{y}"] = (f"bool (alive and {r.description} at {y} "
+                                             "year(s); false beyond the horizon)")
         return units
 
     def p(self, params: ParameterSet, key: str) -> float:

@@ -13,9 +13,15 @@ primary end point also required 3 months off all therapy and no endoscopic or
 radiological disease, which the model does not represent: the simulated remission is
 closer to clinical remission than to ASTIC's "sustained remission".
 Comparator: ``conventional_therapy`` (already failed before transplant in ASTIC).
+
+Read-outs (``outcomes/disease_readouts``): the Simple Endoscopic Score for Crohn's Disease
+(SES-CD) is taken to be all activity-driven, ``SES-CD(t) = SES-CD0·Ī(t)`` with ``Ī`` the
+activity seen through a mucosal-healing lag (half-life 90 days); endoscopic remission is
+SES-CD ≤ 2 in a living patient. Nothing is fitted to ASTIC's complete endoscopic healing
+at 1 year after HSCT (50 %, 34-66; Lindsay 2017): that figure is a validation target.
 """
 
-from immunoreset.diseases.base import DiseaseModel
+from immunoreset.diseases.base import ActivityReadout, DiseaseModel
 
 MODEL = DiseaseModel(
     id="crohns_disease",
@@ -24,4 +30,10 @@ MODEL = DiseaseModel(
     progression_event="treatment failure (restart of medical therapy or surgery)",
     remission_definition="CDAI < 150 at 1 year without treatment failure",
     absolute_remission=True,
+    readouts=(
+        ActivityReadout("ses_cd", "SES-CD (Simple Endoscopic Score for Crohn's Disease)",
+                        "SES-CD points"),
+        ActivityReadout("endoscopic_remission", "in endoscopic remission (SES-CD <= 2)",
+                        "bool", kind="threshold", of="ses_cd", below=True),
+    ),
 )

@@ -5,9 +5,14 @@ response definition of early dcSSc trials; e.g. ASTIS secondary end points, van 
 2014; Dobrota R et al. Ann Rheum Dis 2016 for the 25 % rule). Progression: persistent
 major organ failure (heart, lung or kidney) — the ASTIS event-free-survival event.
 Comparator: monthly IV cyclophosphamide (``data/comparators.yaml``).
+
+Read-out (``outcomes/disease_readouts``): FVC % predicted, lost at 4.1 % of the remaining
+FVC per year of pre-transplant activity (SENSCIS placebo slope, -93 mL/year) and regaining
+8 % when the inflammatory part resolves after the activity falls (the sustained FVC gain
+of the HSCT trials; magnitude assumed).
 """
 
-from immunoreset.diseases.base import DiseaseModel
+from immunoreset.diseases.base import ActivityReadout, DiseaseModel
 
 MODEL = DiseaseModel(
     id="systemic_sclerosis",
@@ -16,4 +21,6 @@ MODEL = DiseaseModel(
     progression_event="major organ failure (heart, lung, kidney)",
     remission_definition=">= 25 % fall of mRSS at 1 year without major organ failure",
     progression_alias="organ_failure_day",
+    readouts=(ActivityReadout("fvc_percent_predicted", "forced vital capacity",
+                              "% predicted"),),
 )

@@ -17,9 +17,15 @@ only 11 % without a significant fall by 2 years), a hazard proportional to the a
 Remission at 1 year: insulin independence — requirement below ``remission_threshold``
 (insulin can be stopped), not above baseline, without C-peptide progression.
 Comparator: ``standard_care`` (insulin alone; no immunomodulation).
+
+Read-out (``outcomes/disease_readouts``): stimulated C-peptide (mean 2-h mixed-meal AUC,
+pmol/mL), a proportional loss of 51 % of β-cell function per year of pre-transplant
+activity (TrialNet first-year slope, Greenbaum 2012) and a functional recovery (doubling,
+assumed) of the surviving β-cells once the attack stops (C-peptide rise after AHST, Couri
+2009). Unlike the score, the C-peptide is a direct read-out, so higher is better there.
 """
 
-from immunoreset.diseases.base import DiseaseModel
+from immunoreset.diseases.base import ActivityReadout, DiseaseModel
 
 MODEL = DiseaseModel(
     id="type1_diabetes",
@@ -29,4 +35,6 @@ MODEL = DiseaseModel(
     remission_definition="insulin independence at 1 year (requirement below the stopping "
                          "threshold) without C-peptide progression",
     absolute_remission=True,
+    readouts=(ActivityReadout("c_peptide_auc", "stimulated C-peptide (mixed-meal AUC mean)",
+                              "pmol/mL"),),
 )

@@ -18,6 +18,7 @@ from immunoreset.engine.solver import (
 )
 from immunoreset.outcomes.complications import censor_after_death, complication_outcomes
 from immunoreset.outcomes.disease_events import disease_event_outcomes, disease_events_for
+from immunoreset.outcomes.disease_readouts import disease_readout_outcomes, disease_readouts_for
 from immunoreset.outcomes.hematology import hematology_outcomes
 from immunoreset.outcomes.immune import disease_outcomes, immune_outcomes
 from immunoreset.parameters import ParameterSet
@@ -109,6 +110,12 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
             dm, grid.out_times, obs, death_day=out["death_day"],
             progression_day=out["progression_day"], horizon_days=float(horizon_days),
             seed=cohort.seed, patient_ids=cohort.patient_id, params=params))
+    dr = disease_readouts_for(cohort.disease, ki.disease_modelled)
+    if dr is not None:
+        out.update(disease_readout_outcomes(
+            dr, grid.out_times, obs, death_day=out["death_day"],
+            horizon_days=float(horizon_days), seed=cohort.seed,
+            patient_ids=cohort.patient_id, params=params))
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]
     return ChunkResult(grid=grid, obs=obs, crossings=cross, tx_log=tx, status=status,

@@ -19,6 +19,8 @@ EVENTS: Final = 3
 CLONES: Final = 4
 #: recurrent disease events (variable number of draws: frailty, then exponential gaps)
 DISEASE_EVENTS: Final = 5
+#: baselines of the disease's clinical read-outs (one standard normal per continuous read-out)
+DISEASE_READOUTS: Final = 6
 
 #: fixed block sizes (draws consumed per patient and purpose)
 BLOCK: Final = {COVARIATES: 16, VARIABILITY: 64, GRAFT: 32, EVENTS: 64, CLONES: 8}

@@ -347,6 +347,8 @@ def _proportion_rows(e: ProportionEndpoint, patients: pl.DataFrame, arms: list[s
                     hit &= x < e.below
                 if e.above is None and e.below is None:
                     hit &= x != 0
+        for extra in e.all_of:
+            hit &= df[extra].fill_null(False).to_numpy().astype(bool)
         if e.missing == "exclude":
             k, m = int(hit[known].sum()), int(known.sum())
         else:

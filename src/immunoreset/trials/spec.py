@@ -458,11 +458,14 @@ class ProportionEndpoint(_Endpoint):
     column: str
     above: float | None = None
     below: float | None = None
+    #: further boolean columns that must all be true as well (a composite responder
+    #: definition, e.g. clinical remission and endoscopic remission)
+    all_of: list[str] = Field(default_factory=list)
     timepoint_years: float | None = None
     missing: Literal["exclude", "failure"] = "exclude"
 
     def needed_columns(self) -> tuple[str, ...]:
-        return (self.column,)
+        return (self.column, *self.all_of)
 
 
 class MeanChangeEndpoint(_Endpoint):
