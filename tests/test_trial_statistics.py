@@ -125,3 +125,22 @@ def test_neda_is_the_product_limit_of_first_relapse_or_progression():
     np.testing.assert_allclose(e["estimate"].to_numpy(), [5 / 6, 2 / 3, 1 / 2, 1 / 2, 0.0],
                                atol=1e-12)
     assert (e["n"] == 6).all()
+
+
+def test_proportion_all_of_requires_every_column():
+    """A composite responder (``all_of``): a patient counts only when every column is true;
+    missing counts as failure under ``missing: failure``."""
+    import polars as pl
+
+    from immunoreset.trials.endpoints import _proportion_rows
+    from immunoreset.trials.spec import ProportionEndpoint
+
+    df = pl.DataFrame({"arm": ["a"] * 5,
+                       "remission": [True, True, True, False, True],
+                       "endoscopic_remission_y1": [True, False, True, True, None]})
+    e = ProportionEndpoint(name="sr", column="remission", all_of=["endoscopic_remission_y1"],
+                           missing="failure")
+    (row,) = _proportion_rows(e, df, ["a"])
+    assert row["estimate"] == 2 / 5 and row["n"] == 5
+    plain = ProportionEndpoint(name="cr", column="remission", missing="failure")
+    assert _proportion_rows(plain, df, ["a"])[0]["estimate"] == 4 / 5
