@@ -304,3 +304,17 @@ def test_toxicity_deaths_follow_the_conditioning_by_weeks(ssc):
     assert len(days) >= 10
     assert 22.0 <= float(np.median(days.to_numpy())) <= 52.0
     assert days.min() > -6.0
+
+
+def test_fatal_organ_failure_follows_the_progression_event(params):
+    from immunoreset.outcomes.complications import death_after_progression
+
+    prog = np.array([100.0, 200.0, np.inf, 50.0])
+    u = np.full((4, 64), 0.5)
+    u[3, 44] = 0.99  # this organ failure is not fatal (share 0.6)
+    d = death_after_progression(prog, u, params, "systemic_sclerosis")
+    lag = -params.value("disease.systemic_sclerosis.progression_death_lag") * np.log(0.5)
+    np.testing.assert_allclose(d[:2], prog[:2] + lag)
+    assert np.isinf(d[2]) and np.isinf(d[3])
+    # a disease without the optional keys: no deaths after progression from this path
+    assert np.isinf(death_after_progression(prog, u, params, "multiple_sclerosis")).all()

@@ -60,7 +60,8 @@ EV_INFECTION_COUNTS = 31  # 4: reserved (infection counts by period)
 _EV_HAZARDS3 = 35  # 8 thresholds: engraftment syndrome, SOS, mucositis, malignancy, FN,
 #                    pulmonary toxicity, VZV, AKI
 EV_TOX_LAG = 43  # lag from fatal conditioning toxicity to death (gamma quantile)
-N_EV_USED = 44
+EV_ORGAN_DEATH = 44  # 2: fatal major organ failure (share), lag to death (exponential)
+N_EV_USED = 46
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     out.update(disease_outcomes(cohort.disease, ki.disease_modelled, grid.out_times, obs,
                                 cross[:, CROSS_RELAPSE], cross[:, CROSS_ORGAN], params))
     u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
-    out.update(complication_outcomes(cross, u, params, age_years=cohort.age_years,
+    out.update(complication_outcomes(cross, u, params, disease=cohort.disease,
+                                     age_years=cohort.age_years,
                                      female=cohort.female, horizon_days=horizon_days))
     censor_after_death(out)
     dm = disease_events_for(cohort.disease, ki.disease_modelled)

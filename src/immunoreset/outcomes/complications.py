@@ -9,6 +9,7 @@ from immunoreset.engine.assemble import (
     EV_BACKGROUND,
     EV_FATAL,
     EV_GVHD_GRADE,
+    EV_ORGAN_DEATH,
     EV_SEVERE,
     EV_TOX_LAG,
 )
@@ -27,6 +28,7 @@ from immunoreset.engine.solver import (
     CROSS_INFECTION,
     CROSS_MAL,
     CROSS_MUC,
+    CROSS_ORGAN,
     CROSS_PTLD,
     CROSS_PULM,
     CROSS_SAI,
@@ -73,9 +75,26 @@ def toxicity_death_lag(u: np.ndarray, params: ParameterSet) -> np.ndarray:
     return gamma.ppf(u, TOXICITY_LAG_SHAPE, scale=scale)
 
 
+def death_after_progression(progression_day: np.ndarray, u: np.ndarray,
+                            params: ParameterSet, disease: str | None) -> np.ndarray:
+    """Disease death following the progression event (e.g. major organ failure in SSc):
+    with probability ``disease.<id>.progression_fatal_share``, after an exponential lag of
+    mean ``disease.<id>.progression_death_lag``; ``inf`` otherwise, or for a disease that
+    does not give these optional keys."""
+    share_key = f"disease.{disease}.progression_fatal_share"
+    n = len(progression_day)
+    if disease is None or share_key not in params:
+        return np.full(n, np.inf)
+    share = params.value(share_key)
+    lag = -params.value(f"disease.{disease}.progression_death_lag") * np.log(
+        np.clip(u[:, EV_ORGAN_DEATH + 1], 1e-300, 1.0))
+    return np.where(np.isfinite(progression_day) & (u[:, EV_ORGAN_DEATH] < share),
+                    progression_day + lag, np.inf)
+
+
 def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet, *,
-                          age_years: np.ndarray, female: np.ndarray, horizon_days: float
-                          ) -> dict[str, np.ndarray]:
+                          age_years: np.ndarray, female: np.ndarray, horizon_days: float,
+                          disease: str | None = None) -> dict[str, np.ndarray]:
     """Complication events and death (earliest competing cause) per patient.
 
     ``u`` is the patient's EVENTS block of uniforms (severity, grade, fatality and
@@ -116,7 +135,11 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
                  cross[:, CROSS_DEATH_TOXICITY] + toxicity_death_lag(u[:, EV_TOX_LAG], params),
                  inf),
         other,
-        np.where(np.isfinite(cross[:, CROSS_DEATH_DISEASE]), cross[:, CROSS_DEATH_DISEASE], inf),
+        np.minimum(np.where(np.isfinite(cross[:, CROSS_DEATH_DISEASE]),
+                            cross[:, CROSS_DEATH_DISEASE], inf),
+                   death_after_progression(np.where(np.isfinite(cross[:, CROSS_ORGAN]),
+                                                    cross[:, CROSS_ORGAN], inf),
+                                           u, params, disease)),
         background_death_day(age_years, female, u[:, EV_BACKGROUND]),
     ], axis=1)
     first = candidates.argmin(axis=1)
