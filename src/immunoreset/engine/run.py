@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from immunoreset.diseases import disease_model
 from immunoreset.engine.assemble import KernelInputs, assemble
 from immunoreset.engine.model import N_OBS, OBS_ANC, OBS_HB, OBS_LYMPH, OBS_PLT
 from immunoreset.engine.solver import (
@@ -17,8 +18,8 @@ from immunoreset.engine.solver import (
     integrate_batch,
 )
 from immunoreset.outcomes.complications import censor_after_death, complication_outcomes
-from immunoreset.outcomes.disease_events import disease_event_outcomes, disease_events_for
-from immunoreset.outcomes.disease_readouts import disease_readout_outcomes, disease_readouts_for
+from immunoreset.outcomes.disease_events import disease_event_outcomes
+from immunoreset.outcomes.disease_readouts import disease_readout_outcomes
 from immunoreset.outcomes.hematology import hematology_outcomes
 from immunoreset.outcomes.immune import disease_outcomes, immune_outcomes
 from immunoreset.parameters import ParameterSet
@@ -105,18 +106,13 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
                                      age_years=cohort.age_years,
                                      female=cohort.female, horizon_days=horizon_days))
     censor_after_death(out)
-    dm = disease_events_for(cohort.disease, ki.disease_modelled)
-    if dm is not None:
-        out.update(disease_event_outcomes(
-            dm, grid.out_times, obs, death_day=out["death_day"],
-            progression_day=out["progression_day"], horizon_days=float(horizon_days),
-            seed=cohort.seed, patient_ids=cohort.patient_id, params=params))
-    dr = disease_readouts_for(cohort.disease, ki.disease_modelled)
-    if dr is not None:
-        out.update(disease_readout_outcomes(
-            dr, grid.out_times, obs, death_day=out["death_day"],
-            horizon_days=float(horizon_days), seed=cohort.seed,
-            patient_ids=cohort.patient_id, params=params))
+    if ki.disease_modelled:  # the disease's own events and read-outs (none: no columns)
+        dm = disease_model(cohort.disease)
+        common = dict(death_day=out["death_day"], horizon_days=float(horizon_days),
+                      seed=cohort.seed, patient_ids=cohort.patient_id, params=params)
+        out.update(disease_event_outcomes(dm, grid.out_times, obs,
+                                          progression_day=out["progression_day"], **common))
+        out.update(disease_readout_outcomes(dm, grid.out_times, obs, **common))
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]
     return ChunkResult(grid=grid, obs=obs, crossings=cross, tx_log=tx, status=status,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from immunoreset.diseases import disease_model
 from immunoreset.diseases.base import EVENT_YEARS, DiseaseModel
 from immunoreset.engine.model import OBS_ACT
 from immunoreset.parameters import ParameterSet
@@ -108,10 +107,3 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
             out[f"{af.id}_y{y}"] = (alive & free & (horizon_days >= tt)).astype(bool)
     return out
 
-
-def disease_events_for(disease: str, modelled: bool) -> DiseaseModel | None:
-    """The disease's model when it is simulated and declares recurrent events."""
-    if not modelled:
-        return None
-    dm = disease_model(disease)
-    return dm if dm.events else None

@@ -38,7 +38,6 @@ import math
 
 import numpy as np
 
-from immunoreset.diseases import disease_model
 from immunoreset.diseases.base import EVENT_YEARS, DiseaseModel
 from immunoreset.engine.model import OBS_ACT
 from immunoreset.outcomes.disease_events import cumulative_activity
@@ -112,7 +111,9 @@ def disease_readout_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarra
         for y in EVENT_YEARS:
             day = y * 365.0
             if horizon_days >= day and t[-1] >= day - 1e-9:
-                v = np.array([np.interp(day, t, xi) for xi in x])
+                j = min(max(int(np.searchsorted(t, day)), 1), len(t) - 1)
+                w = (day - t[j - 1]) / (t[j] - t[j - 1])
+                v = (1.0 - w) * x[:, j - 1] + w * x[:, j]
                 v[dead_by[y]] = np.nan
             else:
                 v = np.full(len(x), np.nan)
@@ -128,10 +129,3 @@ def disease_readout_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarra
                 out[f"{r.id}_y{y}"] = (v <= thr) if r.below else (v >= thr)
     return out
 
-
-def disease_readouts_for(disease: str, modelled: bool) -> DiseaseModel | None:
-    """The disease's model when it is simulated and declares read-outs."""
-    if not modelled:
-        return None
-    dm = disease_model(disease)
-    return dm if dm.readouts else None
