@@ -144,3 +144,19 @@ def test_proportion_all_of_requires_every_column():
     assert row["estimate"] == 2 / 5 and row["n"] == 5
     plain = ProportionEndpoint(name="cr", column="remission", missing="failure")
     assert _proportion_rows(plain, df, ["a"])[0]["estimate"] == 4 / 5
+
+
+def test_no_deaths_gives_zero_cause_specific_incidence_not_missing():
+    """A cohort in which nobody dies has an all-null ``death_cause``: that is zero
+    treatment-related deaths (estimate 0), not an unmodelled column (found in the T1D
+    reproduction, 23 patients, no death)."""
+    p = pl.DataFrame({
+        "patient_id": np.arange(4), "arm": "hsct", "simulated": True, "simulation_note": "",
+        "days_randomisation_to_infusion": 0.0, "censor_years": 5.0, "dropped_out": False,
+        "death_day": [np.nan] * 4, "death_cause": pl.Series([None] * 4, dtype=pl.String),
+    })
+    e = compute_endpoints(_spec(timepoints=[1.0]), p)
+    for c in DEATH_CAUSES:
+        cif = e.filter(pl.col("endpoint") == f"cif_{c}")
+        assert cif["estimate"].to_list() == [0.0]
+        assert "not modelled" not in cif["note"][0]

@@ -38,6 +38,7 @@ import polars as pl
 from scipy import stats
 
 from immunoreset.trials.spec import (
+    SPECIAL_EVENTS,
     CumulativeIncidenceEndpoint,
     HazardRatioEndpoint,
     LogrankEndpoint,
@@ -112,11 +113,17 @@ def arm_frame(patients: pl.DataFrame, arm: str) -> pl.DataFrame:
     return patients.filter(pl.col("arm") == arm)
 
 
+#: cause columns: null for every patient without the event (no death: no cause), so an
+#: all-null cause column means "no events", not "not modelled"
+_CAUSE_COLUMNS = frozenset(d.cause_column for d in SPECIAL_EVENTS.values() if d.cause_column)
+
+
 def missing_columns(df: pl.DataFrame, columns: Iterable[str]) -> list[str]:
     """Columns absent from ``df`` or null for every row (not modelled for these patients)."""
     out = []
     for c in columns:
-        if c not in df.columns or df.height == 0 or df[c].null_count() == df.height:
+        if c not in df.columns or df.height == 0 or (
+                c not in _CAUSE_COLUMNS and df[c].null_count() == df.height):
             out.append(c)
     return out
 
