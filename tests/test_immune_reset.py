@@ -89,6 +89,18 @@ def test_repertoire_overlap_falls_to_about_15_percent(astis):
     assert 0.05 <= np.nanmedian(astis["repertoire_overlap_day365"]) <= 0.35
 
 
+def test_more_than_90_percent_of_the_preexisting_repertoire_removed(params, tbi):
+    # > 90 % of the pre-existing (CSF and blood) T-cell repertoire removed after BEAM + rATG
+    # with a CD34-selected graft (HALT-MS; Harris KM, Lim N, Lindau P, et al. JCI Insight
+    # 2020;5(2):e127655): median fraction of the pre-transplant CD4 memory pool gone at
+    # 1 year > 0.90 (the model counts cells, not clonotypes: a pool cut by more than 90 %
+    # loses at least as large a share of its small clones); TBI + Cy + ATG removes more
+    o = _run(params, {"regimen": "beam_atg", "cd34_selection": True}, "multiple_sclerosis")
+    beam = np.nanmedian(o["preexisting_memory_removed_day365"])
+    assert beam > 0.90
+    assert np.nanmedian(tbi["preexisting_memory_removed_day365"]) > beam
+
+
 def test_cd4_recovery_falls_with_age(params):
     # CD4 at 12 months inversely related to age (Blood 2000;96:754, rho = -0.78); relapse
     # compared with the age effect on treatment-related death switched off, so that deaths

@@ -82,6 +82,8 @@ IMMUNE_OUTCOME_UNITS: Final = {
     "b_recovery_day": "day (first day B >= 80 % of own baseline; weekly grid after day 100)",
     "trec_ratio_day730": "TREC+ fraction of naive CD4 at day 730 / baseline",
     "repertoire_overlap_day365": "fraction of CD4 memory descending from pre-transplant cells",
+    "preexisting_memory_removed_day365": "fraction of the pre-transplant CD4 memory pool "
+                                         "(cells) gone at day 365",
     "remission": "bool (disease definition at 1 year; see score_name's disease module)",
     "remission_onset_day": "day (first day the score meets the remission criterion; NaN if "
                            "never, or for MS, whose criterion holds from day 0; weekly grid "

@@ -8,10 +8,12 @@ from immunoreset.diseases import disease_model
 from immunoreset.engine.model import (
     OBS_B,
     OBS_CD4,
+    OBS_CD4N,
     OBS_MOLD,
     OBS_NK,
     OBS_SCORE,
     OBS_TREC,
+    OBS_TREG,
 )
 from immunoreset.parameters import ParameterSet
 
@@ -43,9 +45,19 @@ def recovery_day(times: np.ndarray, obs: np.ndarray, j: int, baseline: np.ndarra
     return np.where(~below.any(axis=1), 0.0, day)
 
 
+def preexisting_memory_cd4(obs: np.ndarray) -> np.ndarray:
+    """CD4 memory cells descending from pre-transplant lineages (cells/µL), from the
+    read-outs: (CD4 − naive − Treg) × the pre-transplant share of memory."""
+    memory = obs[..., OBS_CD4] - obs[..., OBS_CD4N] - obs[..., OBS_TREG]
+    return memory * obs[..., OBS_MOLD]
+
+
 def immune_outcomes(times: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]:
     """Per-patient reconstitution read-outs (issue: the immune reset)."""
     base = obs[:, 0, :]
+    old = preexisting_memory_cd4(obs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        removed = 1.0 - value_at(times, old[..., None], 365.0, 0) / old[:, 0]
     return {
         "cd4_per_uL_day365": value_at(times, obs, 365.0, OBS_CD4),
         "cd4_per_uL_day730": value_at(times, obs, 730.0, OBS_CD4),
@@ -53,6 +65,7 @@ def immune_outcomes(times: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]
         "b_recovery_day": recovery_day(times, obs, OBS_B, base[:, OBS_B]),
         "trec_ratio_day730": value_at(times, obs, 730.0, OBS_TREC) / base[:, OBS_TREC],
         "repertoire_overlap_day365": value_at(times, obs, 365.0, OBS_MOLD),
+        "preexisting_memory_removed_day365": removed,
     }
 
 
