@@ -82,7 +82,7 @@ def _resolve(protocols: Sequence[str | Protocol]) -> list[tuple[str, Protocol]]:
     out = []
     for p in protocols:
         if isinstance(p, Protocol):
-            out.append((p.regimen or p.comparator or p.conditioning.name, p))
+            out.append((p.regimen or p.comparator_name or p.conditioning.name, p))
         elif isinstance(p, str):
             try:
                 proto = Protocol(regimen=p)

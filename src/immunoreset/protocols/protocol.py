@@ -7,7 +7,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from immunoreset.errors import InputError
-from immunoreset.protocols.comparators import Comparator, comparator
+from immunoreset.protocols.comparators import (
+    Comparator,
+    ComparatorField,
+    ComparatorSpec,
+    comparator,
+)
 from immunoreset.protocols.graft_processing import GraftProcessingSpec
 from immunoreset.protocols.mobilisation import ApheresisSpec, HarvestSpec, MobilisationSpec
 from immunoreset.protocols.regimens import Conditioning, conditioning, preset_defaults
@@ -27,7 +32,9 @@ class Protocol(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     regimen: str | None = "cy200_ratg"
-    comparator: str | None = None
+    comparator: ComparatorField | None = Field(
+        default=None,
+        description="a named comparator (`data/comparators.yaml`) or an explicit schedule")
     conditioning_spec: Conditioning | None = Field(default=None, alias="conditioning")
     atg_total_mg_per_kg: float | None = Field(default=None, ge=0, le=150)
     graft_source: Literal["pbsc", "bone_marrow", "cord_blood"] = "pbsc"
@@ -63,7 +70,7 @@ class Protocol(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Protocol:
         if self.comparator is not None:
-            comparator(self.comparator)  # raises InputError for an unknown name
+            _ = self.comparator_schedule  # raises InputError for an unknown name
             return self
         if self.regimen is None and self.conditioning_spec is None:
             raise InputError("regimen", None, "a preset name or explicit conditioning doses")
@@ -95,7 +102,16 @@ class Protocol(BaseModel):
         """The comparator therapy (only for comparator arms)."""
         if self.comparator is None:
             raise InputError("comparator", None, "set for a comparator arm")
+        if isinstance(self.comparator, ComparatorSpec):
+            return self.comparator.to_comparator()
         return comparator(self.comparator)
+
+    @property
+    def comparator_name(self) -> str | None:
+        """The comparator's name (named or explicit); None for a transplant."""
+        if isinstance(self.comparator, ComparatorSpec):
+            return self.comparator.name
+        return self.comparator
 
     @property
     def conditioning(self) -> Conditioning:

@@ -44,6 +44,7 @@ from pydantic import (
 )
 
 from immunoreset.errors import InputError
+from immunoreset.protocols.comparators import ComparatorField, ComparatorSpec
 from immunoreset.protocols.protocol import Protocol
 from immunoreset.vocabulary import DEATH_CAUSES, TREATMENT_RELATED_CAUSES, canonical_disease
 
@@ -148,7 +149,8 @@ def comparator_status(name: str) -> str:
     if name in UNMODELLED_COMPARATORS:
         return "not modelled"
     raise InputError("comparator", name, "one of " + ", ".join(
-        [*comparator_names(), *UNMODELLED_COMPARATORS]))
+        dict.fromkeys([*comparator_names(), *UNMODELLED_COMPARATORS])) + ", or an explicit "
+        "schedule (name, citation, dose, every_days, count, r0_factor)")
 
 
 # ----------------------------------------------------------------------------- population
@@ -253,18 +255,21 @@ class TransplantProtocol(Protocol):
 
 
 class ComparatorProtocol(BaseModel):
-    """A non-transplant arm: a named comparator therapy (module docstring: simulated or not)."""
+    """A non-transplant arm: a named comparator therapy (module docstring: simulated or not)
+    or an explicit schedule (:class:`~immunoreset.protocols.comparators.ComparatorSpec`:
+    name, citation, dose, every_days, count, r0_factor), always simulated."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    comparator: str
+    comparator: ComparatorField
     description: str = ""
     source: str = ""
 
     @field_validator("comparator")
     @classmethod
-    def _known(cls, v: str) -> str:
-        comparator_status(v)
+    def _known(cls, v: str | ComparatorSpec) -> str | ComparatorSpec:
+        if isinstance(v, str):
+            comparator_status(v)
         return v
 
     @property
@@ -275,7 +280,8 @@ class ComparatorProtocol(BaseModel):
     @property
     def is_modelled(self) -> bool:
         """True when the engine can simulate this comparator."""
-        return comparator_status(self.comparator) == "simulated"
+        return (isinstance(self.comparator, ComparatorSpec)
+                or comparator_status(self.comparator) == "simulated")
 
     def to_protocol(self) -> Protocol:
         """The :class:`Protocol` handed to :func:`immunoreset.simulate` (modelled only)."""
@@ -285,7 +291,7 @@ class ComparatorProtocol(BaseModel):
         """Plain words: the schedule and its citation, or why it is not simulated."""
         if self.is_modelled:
             return self.to_protocol().describe()
-        return (f"{self.comparator}: {UNMODELLED_COMPARATORS[self.comparator]} (no model yet: "
+        return (f"{self.comparator}: {UNMODELLED_COMPARATORS[str(self.comparator)]} (no model yet: "
                 "randomised, not simulated)")
 
 
@@ -800,11 +806,15 @@ def spec_error(exc: ValidationError) -> InputError:
     e.g. ``arms[0].protocol.regimen``."""
     err = exc.errors()[0]
     path = ""
+    prev = None
     for part in err.get("loc", ()):
+        raw_prev, prev = prev, part
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in ("transplant", "comparator") and path.endswith("protocol"):
+        elif part in ("transplant", "comparator") and raw_prev == "protocol":
             continue  # union tag, not a field
+        elif part in ("named", "schedule") and raw_prev == "comparator":
+            continue  # comparator union tag (a name or an explicit schedule)
         elif part in ENDPOINT_TYPES and path.rsplit(".", 1)[-1].startswith("endpoints["):
             continue
         else:
