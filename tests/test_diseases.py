@@ -162,3 +162,45 @@ def test_remission_onset_day(runs, params, disease):
     # more (earlier) onsets after a transplant than without treatment
     none = runs[disease]["none"]["remission_onset_day"].to_numpy()
     assert np.mean(~np.isnan(onset)) > np.mean(~np.isnan(none))
+
+
+def test_the_worked_example_adds_a_disease_with_one_module_and_data(tmp_path):
+    """docs/adding_a_disease.md: a copy of the package plus exactly the page's module and
+    data blocks simulates a seventh disease -- no other file changes (issue: immune reset)."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(ir.__file__).resolve().parent
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "adding_a_disease.md").read_text()
+    blocks = re.findall(r"```(python|yaml)\n(.*?)```", doc, flags=re.S)
+    module = next(b for k, b in blocks if k == "python" and "MODEL = DiseaseModel" in b)
+    params = next(b for k, b in blocks if k == "yaml" and "score_baseline_mean" in b)
+    population = next(b for k, b in blocks if k == "yaml" and b.startswith("myasthenia_gravis:"))
+    factor = next(b for k, b in blocks if k == "yaml" and "disease_factor" in b)
+
+    pkg = tmp_path / "immunoreset"
+    shutil.copytree(root, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    (pkg / "diseases" / "myasthenia_gravis.py").write_text(module)
+    with (pkg / "data" / "parameters.yaml").open("a") as f:
+        f.write("\n" + params + factor)
+    pop = pkg / "data" / "populations.yaml"
+    pop.write_text(pop.read_text().replace("\nbody_size:", "\n" + population + "\nbody_size:", 1))
+
+    script = (
+        "import numpy as np, immunoreset as ir\n"
+        "from immunoreset.vocabulary import DISEASES\n"
+        "assert 'myasthenia_gravis' in DISEASES, DISEASES\n"
+        "c = ir.sample_cohort('myasthenia_gravis', 6, seed=1)\n"
+        "o = ir.simulate(c, ir.Protocol(), seed=1, horizon_days=400).outcomes\n"
+        "assert o['score_name'][0] == 'QMG'\n"
+        "assert np.nanmedian(o['score_y1']) < np.nanmedian(o['score_baseline'])\n"
+        "print('ok')\n")
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin",
+           "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    res = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().endswith("ok")

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from typing import Final
 
-DISEASES: Final = (
-    "systemic_sclerosis",
-    "multiple_sclerosis",
-    "sle",
-    "rheumatoid_arthritis",
-    "crohns_disease",
-    "type1_diabetes",
-)
+
+def _disease_ids() -> tuple[str, ...]:
+    """Every disease module under ``immunoreset/diseases/`` (all but ``base`` and private
+    ones), sorted: adding a disease is adding its module and data, nothing else
+    (``docs/adding_a_disease.md``)."""
+    from importlib import resources
+
+    folder = resources.files("immunoreset").joinpath("diseases")
+    return tuple(sorted(
+        f.name[:-3] for f in folder.iterdir()
+        if f.name.endswith(".py") and not f.name.startswith("_") and f.name != "base.py"))
+
+
+#: disease ids: one per module in ``immunoreset/diseases/``
+DISEASES: Final = _disease_ids()
 #: Short forms used by the evidence files, accepted on input.
 DISEASE_ALIASES: Final = {"ssc": "systemic_sclerosis", "ms": "multiple_sclerosis",
                           "ra": "rheumatoid_arthritis", "crohns": "crohns_disease",
