@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from immunoreset.errors import InputError, check_range
 from immunoreset.population import streams
@@ -32,11 +32,44 @@ class Population(BaseModel):
     age_years: float | None = Field(default=None, description="fix every patient's age")
     age_min: float | None = Field(default=None, ge=0, le=100)
     age_max: float | None = Field(default=None, ge=0, le=100)
+    # A study's own covariate distributions (its Table 1), replacing the disease defaults of
+    # data/populations.yaml; None keeps the default. Patient k's draws stay the same
+    # standard normals, only mapped through the given distribution.
+    age_mean: float | None = Field(default=None, ge=0, le=100,
+                                   description="mean age, years (truncated normal)")
+    age_sd: float | None = Field(default=None, gt=0, le=50, description="age SD, years")
+    female_fraction: float | None = Field(default=None, ge=0, le=1)
+    disease_duration_median: float | None = Field(
+        default=None, gt=0, le=80, description="median disease duration, years (lognormal)")
+    disease_duration_cv: float | None = Field(default=None, gt=0, le=5)
+    score_baseline_mean: float | None = Field(
+        default=None, ge=0, description="mean disease score at entry (truncated normal on the "
+                                        "disease's score range)")
+    score_baseline_sd: float | None = Field(default=None, gt=0)
 
     @field_validator("disease")
     @classmethod
     def _disease(cls, v: str) -> str:
         return canonical_disease(v)
+
+    @model_validator(mode="after")
+    def _score_range(self) -> Population:
+        if self.score_baseline_mean is None and self.score_baseline_sd is None:
+            return self
+        from immunoreset.diseases import disease_model
+        from immunoreset.parameters import default_parameters
+
+        dm, params = disease_model(self.disease), default_parameters()
+        lo, hi = dm.p(params, "score_min"), dm.p(params, "score_max")
+        if self.score_baseline_mean is not None:
+            check_range("score_baseline_mean", self.score_baseline_mean, lo, hi,
+                        unit=f"{dm.score_name} points (the disease's entry score range)")
+        return self
+
+    @property
+    def sets_scores(self) -> bool:
+        """True when the entry score distribution is given (not the disease default)."""
+        return self.score_baseline_mean is not None or self.score_baseline_sd is not None
 
     @field_validator("age_years")
     @classmethod
@@ -128,8 +161,13 @@ def sample_cohort(population: Population | str, n: int, *, seed: int,
     if population.age_years is not None:
         age = np.full(n, float(population.age_years))
     else:
-        age = truncated_normal(z[:, _Z_AGE], a["mean"], a["sd"], lo, hi)
-    female = _std_uniform(z[:, _Z_SEX]) < dis["female_fraction"]["value"]
+        mean = a["mean"] if population.age_mean is None else population.age_mean
+        check_range("age_mean", mean, lo, hi, unit="years (inside the age range)")
+        sd = a["sd"] if population.age_sd is None else population.age_sd
+        age = truncated_normal(z[:, _Z_AGE], mean, sd, lo, hi)
+    ff = dis["female_fraction"]["value"] if population.female_fraction is None \
+        else population.female_fraction
+    female = _std_uniform(z[:, _Z_SEX]) < ff
 
     # weight and height, correlated on the log scale within sex
     height = np.empty(n)
@@ -143,7 +181,11 @@ def sample_cohort(population: Population | str, n: int, *, seed: int,
         weight[mask] = truncated_lognormal(zw, w["median"], w["cv"], 38.0, 180.0)
 
     d = dis["disease_duration_years"]
-    duration = truncated_lognormal(z[:, _Z_DURATION], d["median"], d["cv"], d["min"], d["max"])
+    med = d["median"] if population.disease_duration_median is None \
+        else check_range("disease_duration_median", population.disease_duration_median,
+                         d["min"], d["max"], unit="years (the disease's duration range)")
+    cv = d["cv"] if population.disease_duration_cv is None else population.disease_duration_cv
+    duration = truncated_lognormal(z[:, _Z_DURATION], med, cv, d["min"], d["max"])
 
     c = counts
     anc = truncated_lognormal(z[:, _Z_ANC], c["anc_per_uL"]["median"], c["anc_per_uL"]["cv"],
@@ -164,7 +206,29 @@ def sample_cohort(population: Population | str, n: int, *, seed: int,
         hemoglobin_g_per_dL=hb, lymphocytes_per_uL=lymph,
     )
     cmv, ebv = draw_serostatus(cohort, z=z)
-    return replace(cohort, cmv_seropositive=cmv, ebv_seropositive=ebv)
+    extra = {}
+    if population.sets_scores:
+        extra["score_baseline"] = _entry_scores(population, seed, ids)
+    return replace(cohort, cmv_seropositive=cmv, ebv_seropositive=ebv, extra=extra)
+
+
+def _entry_scores(population: Population, seed: int, ids: np.ndarray) -> np.ndarray:
+    """Entry scores from the given distribution, drawn from the same per-patient uniform
+    (EVENTS stream, slot EV_SCORE) as the engine's default draw; recorded in
+    ``extra['score_baseline']``, where the engine and trial screening read them."""
+    from immunoreset.diseases import disease_model
+    from immunoreset.engine.assemble import EV_SCORE, baseline_scores
+    from immunoreset.parameters import default_parameters
+
+    dm, params = disease_model(population.disease), default_parameters()
+    key = f"disease.{population.disease}"
+    over = {}
+    if population.score_baseline_mean is not None:
+        over[f"{key}.score_baseline_mean"] = population.score_baseline_mean
+    if population.score_baseline_sd is not None:
+        over[f"{key}.score_baseline_sd"] = population.score_baseline_sd
+    u = streams.uniform_block(seed, ids, streams.EVENTS)[:, EV_SCORE]
+    return baseline_scores(dm, params.evolve(**over), u)
 
 
 def seroprevalence(virus: str, age_years: np.ndarray, female: np.ndarray) -> np.ndarray:

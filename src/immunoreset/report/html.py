@@ -115,6 +115,28 @@ def _follow_up_text(res: TrialResult) -> str:
               f"years{med_txt}")
 
 
+def _covariates_text(s) -> str:
+    cov = s.population.covariates
+    if cov is None:
+        return (f"the disease's defaults (data/populations.yaml, {s.disease}; entry score "
+                "from data/parameters.yaml), then screened")
+    parts = []
+    if cov.age_years is not None:
+        parts.append(f"age mean {cov.age_years.mean:g}"
+                     + (f", SD {cov.age_years.sd:g}" if cov.age_years.sd else "") + " years")
+    if cov.female_fraction is not None:
+        parts.append(f"female {cov.female_fraction:.0%}")
+    if cov.disease_duration_years is not None:
+        d = cov.disease_duration_years
+        parts.append(f"disease duration median {d.median:g}"
+                     + (f", CV {d.cv:g}" if d.cv else "") + " years")
+    if cov.score_baseline is not None:
+        parts.append(f"entry score mean {cov.score_baseline.mean:g}"
+                     + (f", SD {cov.score_baseline.sd:g}" if cov.score_baseline.sd else ""))
+    return ("the study's: " + "; ".join(parts) + f" ({cov.source}); other covariates the "
+            "disease's defaults; then screened")
+
+
 def _design(res: TrialResult) -> str:
     from immunoreset.trials.run import randomisation_text
 
@@ -125,6 +147,7 @@ def _design(res: TrialResult) -> str:
             ["drop-out", f"exponential, {s.dropout_per_year:g} per year"
              + (f" ({_e(s.dropout_source)})" if s.dropout_source else "")],
             ["randomisation", _e(randomisation_text(s))],
+            ["baseline distributions", _e(_covariates_text(s))],
             ["seed", _e(res.seed)]]
     if s.citation:
         rows.insert(0, ["reproduces", _e(s.citation)])

@@ -54,7 +54,7 @@ import polars as pl
 
 from immunoreset.errors import InputError
 from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
-from immunoreset.population import Cohort, Population, sample_cohort
+from immunoreset.population import Cohort, sample_cohort
 from immunoreset.population import streams as st
 from immunoreset.trials.endpoints import (
     CONTRACT_UNITS,
@@ -202,8 +202,9 @@ def baseline_scores(cohort: Cohort) -> np.ndarray | None:
     outcome table), or ``None`` when the disease has no score model.
 
     Drawn by the engine's own :func:`immunoreset.engine.assemble.baseline_scores` from slot
-    ``EV_SCORE`` of the patient's EVENTS stream with the shipped parameters;
-    ``tests/test_trial_design.py`` checks the two agree patient by patient.
+    ``EV_SCORE`` of the patient's EVENTS stream with the shipped parameters, unless the
+    cohort records them (``extra['score_baseline']``: a study's own entry-score
+    distribution); ``tests/test_trial_design.py`` checks the two agree patient by patient.
     """
     from immunoreset.diseases import disease_model
     from immunoreset.engine.assemble import EV_SCORE
@@ -217,7 +218,12 @@ def baseline_scores(cohort: Cohort) -> np.ndarray | None:
     except (KeyError, ImportError, ValueError):
         return None
     u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)[:, EV_SCORE]
-    return draw_scores(dm, params, u)
+    drawn = draw_scores(dm, params, u)
+    recorded = cohort.extra.get("score_baseline")  # the study's own entry-score distribution
+    if recorded is None:
+        return drawn
+    recorded = np.asarray(recorded, dtype=float)
+    return np.where(np.isfinite(recorded), recorded, drawn)
 
 
 def covariate(cohort: Cohort, name: str) -> np.ndarray | None:
@@ -262,7 +268,7 @@ def _criterion_fails(c: Criterion, kind: str, x: np.ndarray) -> np.ndarray:
 
 
 def _screen(spec: TrialSpec, seed: int) -> _Screen:
-    pop = Population(disease=spec.disease)
+    pop = spec.sampling_population()
     n = spec.population.n
     criteria = [("inclusion", c) for c in spec.population.inclusion] + \
                [("exclusion", c) for c in spec.population.exclusion]

@@ -44,6 +44,7 @@ from pydantic import (
 )
 
 from immunoreset.errors import InputError
+from immunoreset.population import Population
 from immunoreset.protocols.comparators import ComparatorField, ComparatorSpec
 from immunoreset.protocols.protocol import Protocol
 from immunoreset.vocabulary import DEATH_CAUSES, TREATMENT_RELATED_CAUSES, canonical_disease
@@ -199,12 +200,71 @@ class Criterion(BaseModel):
         return "; ".join(parts) or self.covariate
 
 
+class MeanSD(BaseModel):
+    """A (truncated) normal distribution given by its mean and standard deviation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mean: float
+    sd: float | None = Field(default=None, gt=0, description="default: the disease's")
+
+
+class MedianCV(BaseModel):
+    """A (truncated) lognormal distribution given by its median and coefficient of variation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    median: float = Field(gt=0)
+    cv: float | None = Field(default=None, gt=0, le=5, description="default: the disease's")
+
+
+class CovariateSpec(BaseModel):
+    """The study's own baseline distributions (its Table 1), replacing the disease defaults
+    of ``data/populations.yaml`` before screening; what is not given keeps the default.
+    Bounds stay the disease's (and the inclusion criteria's)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    age_years: MeanSD | None = None
+    female_fraction: float | None = Field(default=None, ge=0, le=1)
+    disease_duration_years: MedianCV | None = None
+    score_baseline: MeanSD | None = Field(
+        default=None, description="the disease score at entry (e.g. mRSS, EDSS)")
+    source: str = Field(min_length=1, description="where the figures come from")
+
+    def population_kwargs(self) -> dict[str, float]:
+        """Keyword arguments of :class:`immunoreset.population.Population`."""
+        kw: dict[str, float | None] = {"female_fraction": self.female_fraction}
+        if self.age_years is not None:
+            kw |= {"age_mean": self.age_years.mean, "age_sd": self.age_years.sd}
+        if self.disease_duration_years is not None:
+            kw |= {"disease_duration_median": self.disease_duration_years.median,
+                   "disease_duration_cv": self.disease_duration_years.cv}
+        if self.score_baseline is not None:
+            kw |= {"score_baseline_mean": self.score_baseline.mean,
+                   "score_baseline_sd": self.score_baseline.sd}
+        return {k: v for k, v in kw.items() if v is not None}
+
+
+#: Population keyword → the spec field that sets it (for error messages)
+_COVARIATE_FIELDS: Final = {
+    "age_mean": "age_years.mean", "age_sd": "age_years.sd",
+    "female_fraction": "female_fraction",
+    "disease_duration_median": "disease_duration_years.median",
+    "disease_duration_cv": "disease_duration_years.cv",
+    "score_baseline_mean": "score_baseline.mean", "score_baseline_sd": "score_baseline.sd",
+}
+
+
 class PopulationSpec(BaseModel):
     """Who is randomised: ``n`` patients who pass the criteria (sampled until n pass)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     n: int = Field(ge=1, le=1_000_000, description="patients randomised (all arms together)")
+    covariates: CovariateSpec | None = Field(
+        default=None, description="the study's baseline distributions (default: the "
+                                  "disease's, data/populations.yaml)")
     inclusion: list[Criterion] = Field(default_factory=list)
     exclusion: list[Criterion] = Field(default_factory=list)
     max_screened_per_randomised: float = Field(
@@ -678,8 +738,40 @@ class TrialSpec(BaseModel):
     def _disease(cls, v: str) -> str:
         return canonical_disease(v)
 
+    def _check_covariates(self) -> None:
+        """Build and sample the study's population once, so that an impossible distribution
+        is an error naming its spec field."""
+        from immunoreset.population import sample_cohort
+
+        try:
+            sample_cohort(self.sampling_population(), 1, seed=0)
+        except ValidationError as exc:
+            inner = exc.errors()[0].get("ctx", {}).get("error")
+            if isinstance(inner, InputError):
+                raise self._covariate_error(inner) from None
+            loc = exc.errors()[0].get("loc", ())
+            field = _COVARIATE_FIELDS.get(str(loc[0]) if loc else "", "")
+            raise InputError(f"population.covariates.{field}".rstrip("."),
+                             exc.errors()[0].get("input"), exc.errors()[0]["msg"]) from None
+        except InputError as exc:
+            raise self._covariate_error(exc) from None
+
+    @staticmethod
+    def _covariate_error(exc: InputError) -> InputError:
+        field = _COVARIATE_FIELDS.get(exc.field, exc.field)
+        return InputError(f"population.covariates.{field}", exc.value, exc.allowed)
+
+    def sampling_population(self) -> Population:
+        """The population screening samples from: the disease's covariate distributions,
+        with the study's own where ``population.covariates`` gives them."""
+        kw = self.population.covariates.population_kwargs() if self.population.covariates \
+            else {}
+        return Population(disease=self.disease, **kw)
+
     @model_validator(mode="after")
     def _cross_checks(self) -> TrialSpec:
+        if self.population.covariates is not None:
+            self._check_covariates()
         names = [a.name for a in self.arms]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
