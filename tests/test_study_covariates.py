@@ -56,6 +56,7 @@ def test_trial_screens_and_simulates_the_studys_population():
     ({"age_years": {"mean": 150}}, "population.covariates.age_years.mean"),
     ({"score_baseline": {"mean": 12}}, "population.covariates.score_baseline.mean"),
     ({"score_baseline": {"mean": 3, "sd": -1}}, "population.covariates.score_baseline.sd"),
+    ({"score_baseline": {"mean": 3, "sd": 50}}, "population.covariates.score_baseline.sd"),
     ({"female_fraction": 2}, "population.covariates.female_fraction"),
     ({"disease_duration_years": {"median": 200}},
      "population.covariates.disease_duration_years.median"),

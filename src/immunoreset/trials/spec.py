@@ -758,7 +758,9 @@ class TrialSpec(BaseModel):
 
     @staticmethod
     def _covariate_error(exc: InputError) -> InputError:
-        field = _COVARIATE_FIELDS.get(exc.field, exc.field)
+        # the entry-score bounds come from the registry entry disease.<id>.score_baseline_*
+        name = exc.field.rsplit(".", 1)[-1] if exc.field.startswith("disease.") else exc.field
+        field = _COVARIATE_FIELDS.get(name, name)
         return InputError(f"population.covariates.{field}", exc.value, exc.allowed)
 
     def sampling_population(self) -> Population:
