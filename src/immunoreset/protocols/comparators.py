@@ -18,11 +18,10 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from immunoreset.errors import InputError
 from immunoreset.physiology.pharmacology import AGENTS
+from immunoreset.protocols.regimens import MAX_PER_DOSE
 
 #: drugs a comparator can give (the conditioning agents the pharmacology knows; no TBI)
 ComparatorAgent = Literal[AGENTS]  # type: ignore[valid-type]
-#: plausible single-dose ceilings of a repeated comparator dose, by unit
-_MAX_COMPARATOR_DOSE = {"mg/kg": 100.0, "mg/m2": 5000.0}
 
 
 class ComparatorDose(BaseModel):
@@ -37,7 +36,7 @@ class ComparatorDose(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ComparatorDose:
-        cap = _MAX_COMPARATOR_DOSE[self.unit]
+        cap = MAX_PER_DOSE[self.unit]
         if self.amount > cap:
             raise ValueError(f"amount {self.amount} {self.unit} exceeds the plausible single "
                              f"dose limit {cap} {self.unit}")

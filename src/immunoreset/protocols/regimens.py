@@ -20,7 +20,8 @@ from immunoreset.physiology.pharmacology import AGENTS, ATG_AGENTS
 
 #: every conditioning agent the pharmacology knows, plus TBI (one list: pharmacology.AGENTS)
 AgentName = Literal[(*AGENTS, "tbi")]  # type: ignore[valid-type]
-_MAX_PER_DOSE = {"mg/kg": 100.0, "mg/m2": 5000.0, "cGy": 400.0}
+#: plausible single-dose ceilings by unit (conditioning and comparator doses)
+MAX_PER_DOSE = {"mg/kg": 100.0, "mg/m2": 5000.0, "cGy": 400.0}
 
 
 class Dose(BaseModel):
@@ -43,7 +44,7 @@ class Dose(BaseModel):
                 f"unit {self.unit!r} does not fit agent {self.agent!r} "
                 "(TBI is given in cGy, drugs in mg/kg or mg/m2)"
             )
-        cap = _MAX_PER_DOSE[self.unit]
+        cap = MAX_PER_DOSE[self.unit]
         if self.amount > cap:
             raise ValueError(
                 f"amount {self.amount} {self.unit} exceeds the plausible single "
