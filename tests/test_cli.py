@@ -139,3 +139,22 @@ def test_bad_execution_options_exit_2(tmp_path, capsys, args, field):
     assert main([*_RUN, "--out", str(out), *args]) == 2
     assert field in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_validate_complications_out_none_skips_it(tmp_path, monkeypatch):
+    """`--complications-out none` is the documented way to skip the complications scorecard;
+    it once wrote a file called 'none' into the working directory."""
+    import immunoreset.outcomes.scorecard as scorecard
+    import immunoreset.trials.validate as trials_validate
+
+    calls = []
+    monkeypatch.setattr(trials_validate, "validate",
+                        lambda **kw: calls.append(("trials", kw["out"])))
+    monkeypatch.setattr(scorecard, "write_scorecard",
+                        lambda out, **kw: calls.append(("complications", out)))
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "--quick", "--out", "v.md", "--complications-out", "none"]) == 0
+    assert [c[0] for c in calls] == ["trials"]
+    assert not (tmp_path / "none").exists()
+    assert main(["validate", "--quick", "--out", "v.md", "--complications-out", "c.md"]) == 0
+    assert calls[-1][0] == "complications"

@@ -26,7 +26,8 @@ def tbi_result(params):
     # Storek (PMC2956741): 56 adults with MS/SSc, TBI + Cy + ATG, CD34-selected graft
     c = ir.sample_cohort("systemic_sclerosis", 200, seed=17)
     return ir.simulate(c, ir.Protocol(regimen="cy_tbi_atg"), horizon_days=H, params=params,
-                       save=ir.SaveSpec(variables=("b_cells",), max_patients=200, day_max=60.0))
+                       save=ir.SaveSpec(variables=("b_cells", "cd4", "cd8"), max_patients=200,
+                                        day_max=730.0))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,12 @@ def tbi(tbi_result):
 
 def _b_fraction_of_baseline(result, day):
     """Per-patient B count on ``day`` over the patient's pre-conditioning count."""
-    tr = result.trajectories.filter(pl.col("variable") == "b_cells")
+    return _fraction_of_baseline(result, "b_cells", day)
+
+
+def _fraction_of_baseline(result, variable, day):
+    """Per-patient ``variable`` on ``day`` over the patient's pre-conditioning value."""
+    tr = result.trajectories.filter(pl.col("variable") == variable)
     first = tr.filter(pl.col("day") == tr["day"].min()).sort("patient_id")["value"].to_numpy()
     at = tr.filter(pl.col("day") == day).sort("patient_id")["value"].to_numpy()
     return at / first
@@ -65,6 +71,34 @@ def test_b_cells_absent_one_month_after_tbi_cy_atg(tbi_result):
     assert np.median(_b_fraction_of_baseline(tbi_result, 30.0)) < 0.10
     # and no early rebound: still below 10 % at day 15 (tolerance: same bound)
     assert np.median(_b_fraction_of_baseline(tbi_result, 15.0)) < 0.10
+
+
+def test_cd8_expand_robustly_cd4_only_moderately(tbi_result):
+    # Storek J et al. (PMC2956741; J Allergy Clin Immunol 2004, doi:10.1016/j.jaci.2003.12.462,
+    # 56 adults with MS/SSc, TBI + Cy + ATG, CD34-selected graft): "initial peripheral
+    # expansion was robust for CD8 T cells but only moderate for CD4"; T cells recover by
+    # peripheral expansion in the first 3 months; CD8 counts normal by 2 years while CD4 stay
+    # low. Medians of each patient's count relative to the pre-conditioning count.
+    cd8 = {d: np.median(_fraction_of_baseline(tbi_result, "cd8", d)) for d in (30, 90, 182, 730)}
+    cd4 = {d: np.median(_fraction_of_baseline(tbi_result, "cd4", d)) for d in (90, 182, 365)}
+    # expansion in the first 3 months: at least tenfold from day 30 to day 90
+    assert cd8[90] > 10 * cd8[30]
+    # CD8 normal by 2 years: >= 70 % of baseline (tolerance for "normal" vs pre-treatment)
+    assert cd8[730] >= 0.7
+    # robust vs moderate: CD8 recover (relative to baseline) at least twice as far as CD4
+    assert cd8[90] > 2 * cd4[90] and cd8[182] > 2 * cd4[182]
+
+
+def test_cd4_cd8_ratio_inverted_for_the_first_year(tbi_result):
+    # continuous inversion of the CD4:CD8 ratio after aHSCT for autoimmune disease (Pavletic
+    # 2001 J Rheumatol, abstract; Mackall CL et al. Blood 1997: prolonged T-cell subset
+    # imbalance after intensive chemotherapy): median ratio < 1 at 6 and 12 months, where the
+    # pre-treatment ratio is ~1.8 (populations.yaml CD4 and CD8 shares)
+    for day in (182, 365):
+        tr = tbi_result.trajectories.filter(pl.col("day") == day)
+        cd4 = tr.filter(pl.col("variable") == "cd4").sort("patient_id")["value"].to_numpy()
+        cd8 = tr.filter(pl.col("variable") == "cd8").sort("patient_id")["value"].to_numpy()
+        assert np.median(cd4 / cd8) < 1.0, day
 
 
 def test_b_cells_back_by_three_to_six_months(tbi):

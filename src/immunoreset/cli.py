@@ -197,6 +197,8 @@ def validate(
     from immunoreset.outcomes.scorecard import write_scorecard
     from immunoreset.trials.validate import validate as run_validation
 
+    if complications_out is not None and str(complications_out).lower() == "none":
+        complications_out = None  # the documented way to skip it (not a file called 'none')
     try:
         if not (0 < scale <= 100):
             raise InputError("scale", scale, "(0, 100]")

@@ -330,6 +330,7 @@ def _immune_parameters(p: np.ndarray, v, params: ParameterSet, cohort: Cohort,
     p[:, L.LP_PHI8] = v(f"{im}.lymphopenia_phi_cd8")
     p[:, L.LP_K] = v(f"{im}.lymphopenia_k")
     p[:, L.LP_H] = v(f"{im}.lymphopenia_h")
+    p[:, L.LP_K8] = v(f"{im}.lymphopenia_k_cd8")
     lymph = cohort.lymphocytes_per_uL
     p[:, L.B_REF] = lymph * v(f"{im}.b_fraction")
     p[:, L.B_DEATH] = v(f"{im}.b_cell_turnover")

@@ -145,6 +145,7 @@ N8_RHO0, N8_DEATH, N8_ACT = _a(), _a(), _a()
 M8_RHO0, M8_DEATH = _a(), _a()
 R_FRAC, R_RHO0, R_DEATH = _a(), _a(), _a()
 LP_PHI4, LP_PHI8, LP_K, LP_H = _a(), _a(), _a(), _a()
+LP_K8 = _a()  # CD8 count (relative to baseline) of half-maximal homeostatic proliferation
 T4_REF, T8_REF = _a(), _a()  # baseline total CD4 and CD8 (cells/uL) for lymphopenia
 B_REF, B_DEATH, NK_REF, NK_DEATH = _a(), _a(), _a(), _a()
 B_PHI = _a()  # maximal lymphopenia boost of B-cell production

@@ -83,7 +83,7 @@ def immune_rhs(y: np.ndarray, p: np.ndarray, k_chemo: float, k_thy: float, c_atg
     t4 = y[L.CD4N] + y[L.CD4MO] + y[L.CD4MN]
     t8 = y[L.CD8N] + y[L.CD8MO] + y[L.CD8MN]
     f4 = lymphopenia_factor(t4, p[L.T4_REF], p[L.LP_PHI4], p[L.LP_K], p[L.LP_H])
-    f8 = lymphopenia_factor(t8, p[L.T8_REF], p[L.LP_PHI8], p[L.LP_K], p[L.LP_H])
+    f8 = lymphopenia_factor(t8, p[L.T8_REF], p[L.LP_PHI8], p[L.LP_K8], p[L.LP_H])
     fr = lymphopenia_factor(y[L.TREG], p[L.TREG_REF], p[L.R_PHI], p[L.LP_K], p[L.LP_H])
     out4 = p[L.N4_DEATH] + p[L.N4_ACT] + k_t
     out4 = out4 + p[L.N4_ACT] * (f4 - 1.0)
