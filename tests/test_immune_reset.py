@@ -117,10 +117,20 @@ def test_nk_cells_recover_by_about_one_month(tbi):
     assert nk < np.nanmedian(tbi["b_recovery_day"])
 
 
-def test_repertoire_overlap_falls_to_about_15_percent(astis):
+def test_repertoire_overlap_falls_to_about_15_percent(params, astis):
     # EM CD4 repertoire overlap with pre-HSCT 26 % early, 15 % at 12 months
     # (Ruder J et al. Sci Transl Med 2022, MS aHSCT); tolerance 5-35 % at 1 year
     assert 0.05 <= np.nanmedian(astis["repertoire_overlap_day365"]) <= 0.35
+    # and it falls from early to 1 year (direction only: the simulated early overlap is far
+    # above 26 %, ~70 % at day 90 — a known miss, docs/model.md "Known misses")
+    c = ir.sample_cohort("systemic_sclerosis", 100, seed=17)
+    r = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), horizon_days=400, params=params,
+                    save=ir.SaveSpec(variables=("memory_old_fraction",), max_patients=100,
+                                     day_max=365.0))
+    tr = r.trajectories
+    early = np.nanmedian(tr.filter(pl.col("day") == 90.0)["value"].to_numpy())
+    late = np.nanmedian(tr.filter(pl.col("day") == 365.0)["value"].to_numpy())
+    assert late < 0.5 * early
 
 
 def test_more_than_90_percent_of_the_preexisting_repertoire_removed(params, tbi):
