@@ -84,7 +84,10 @@ def test_hsct_lowers_progression_and_gives_remission(runs, disease):
         return float(np.mean(o["progression_day"].to_numpy() <= H))
 
     assert progressed(hsct) < 0.6 * progressed(none)
-    assert hsct["remission"].mean() > 0.2
+    # broad: remission after HSCT where natural history has none (the strictest definition,
+    # DAS28 < 2.6 in refractory RA with a median 10 years of disease, gives 26 % at 400
+    # patients since the resident autoreactive niche became a real floor)
+    assert hsct["remission"].mean() > 0.1
     # the score falls after HSCT, not without it
     chg = (hsct["score_y1"] - hsct["score_baseline"]).drop_nans().drop_nulls()
     chg0 = (none["score_y1"] - none["score_baseline"]).drop_nans().drop_nulls()

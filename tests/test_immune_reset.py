@@ -170,6 +170,22 @@ def test_deeper_lymphodepletion_lowers_relapse(params):
     assert _relapse_5y(light) > _relapse_5y(standard) > _relapse_5y(heavy)
 
 
+def test_longer_disease_raises_relapse(params):
+    # the resident, conditioning-resistant autoreactive niche grows with disease duration
+    # (autoimmunity.resident_fraction_max, resident_time_constant): same patients, same
+    # draws, only the duration differs; direction asserted, with a margin of 3 points
+    from dataclasses import replace
+
+    c = ir.sample_cohort("systemic_sclerosis", 300, seed=17)
+    rel = []
+    for years in (0.5, 10.0):
+        cd = replace(c, disease_duration_years=np.full(300, years))
+        o = ir.simulate(cd, ir.Protocol(regimen="cy200_ratg"), horizon_days=H,
+                        params=params).outcomes
+        rel.append(_relapse_5y(o))
+    assert rel[1] > rel[0] + 0.03
+
+
 def test_removing_thymic_output_removes_late_tolerance(params, astis):
     no_thymus = params.evolve(**{"immune.thymic_output_reference": 0.001,
                                  "immune.thymic_rebound": 0.0})

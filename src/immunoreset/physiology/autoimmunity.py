@@ -8,11 +8,12 @@ limited by its own epitope (``A_j = 1/(1 + E_j/K_j)``), suppressed by Tregs
 Alexander & Wahl 2011: arbitrary-specificity Tregs raise the threshold) and accelerated
 by lymphopenia (``f(T)``, as all memory):
 
-``dE_j/dt = δ_M (R0_j Ψ A_j f(T) − 1) E_j + ν s_j σ(t) − (1 − ρ_j) k(t) E_j``
+``dE_j/dt = δ_M (R0_j Ψ A_j f(T) − 1) E_j + ν s_j σ(t) − m k(t) max(E_j − ρ_j E_j*, 0)``
 
 * baseline = chronic autoimmunity: ``E_j* = K_j (R0_j − 1)`` at ``Ψ = f = 1``;
-* conditioning, ATG and graft processing remove ``E_j`` except a tissue-resident,
-  kill-resistant fraction ``ρ_j`` that grows with disease duration;
+* conditioning, ATG and graft processing remove ``E_j`` down to a tissue-resident,
+  kill-resistant niche of ``ρ_j E_j*`` cells that grows with disease duration (the kill acts
+  on the cells above it; ``m`` the memory kill factor);
 * small survivors go extinct with probability ``(1/R_eff)^n`` (linear birth–death;
   :func:`extinction_probability`), applied once at the bottleneck day by the engine;
 * survivors regrow at the slow memory rate δ_M(R_eff − 1): relapse after months–years;
@@ -58,9 +59,11 @@ def auto_rhs(y: np.ndarray, p: np.ndarray, k_t: float, s4: float, f4: float,
     for j in range(L.N_CLONES):
         e = y[L.AUTO0 + j]
         r = effective_r(y, p, j, f4)
+        # cells up to the resident niche rho_j * E_j* sit in tissue out of the drugs' reach
+        exposed = max(e - p[L.AUTO_RES + j] * p[L.AUTO_SHARE + j] * p[L.AUTO_REF], 0.0)
         dydt[L.AUTO0 + j] = p[L.M4_DEATH] * (r - 1.0) * e \
             + p[L.AUTO_NU] * p[L.AUTO_SHARE + j] * s4 \
-            - (1.0 - p[L.AUTO_RES + j]) * k_t * p[L.MEM_KILL] * e
+            - k_t * p[L.MEM_KILL] * exposed
         tot += max(e, 0.0)
     return tot / p[L.AUTO_REF]
 
