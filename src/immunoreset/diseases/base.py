@@ -25,8 +25,9 @@ adds only its own layer, with its numbers in ``data/parameters.yaml`` under
 Score dynamics (per patient): ``dS/dt = k_in·I·(S_max − S)/S_max − k_out·(S − S_floor)``
 with ``k_out = ln2/half_life`` and ``k_in`` chosen so that, at ``I = 1``, the equilibrium
 is ``S0 − natural_regression·(S0 − S_floor)``. Progression is a hazard
-``h = progression_hazard·I(t)`` integrated alongside the ODEs; the event fires when the
-integral reaches the patient's pre-drawn unit-exponential threshold.
+``h = progression_hazard·I(t)^n`` integrated alongside the ODEs; the event fires when the
+integral reaches the patient's pre-drawn unit-exponential threshold. ``n`` is the optional
+``progression_activity_exponent`` (default 1; MS 2: disability needs active inflammation).
 
 * for each clinical read-out the module declares (:class:`ActivityReadout`, e.g. FVC % predicted
   in SSc, stimulated C-peptide in T1D, SES-CD in Crohn's): ``<readout>.baseline_mean``,
@@ -201,6 +202,12 @@ class DiseaseModel:
     def progression_rate(self, params: ParameterSet) -> float:
         """Progression hazard per day at the pre-transplant activity."""
         return self.p(params, "progression_hazard") / 365.25
+
+    def progression_exponent(self, params: ParameterSet) -> float:
+        """Exponent ``n`` of the progression hazard ``h·I^n`` (1: proportional to activity;
+        optional, a disease without ``progression_activity_exponent`` uses 1)."""
+        key = f"disease.{self.id}.progression_activity_exponent"
+        return params.value(key) if key in params else 1.0
 
     def score_criterion(self, s0: np.ndarray, s: np.ndarray, params: ParameterSet
                         ) -> np.ndarray:

@@ -417,6 +417,7 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
     p[:, L.D_SMAX] = dm.p(params, "score_max")
     p[:, L.D_SFLOOR] = dm.p(params, "score_floor")
     p[:, L.D_DMG_RATE] = dm.progression_rate(params)
+    p[:, L.D_PROG_EXP] = dm.progression_exponent(params)
     y0[:, L.ACT] = s0
     y0[:, L.DMG] = 0.0
     return True

@@ -167,6 +167,7 @@ T4C_REF = _a()  # baseline conventional CD4 (cells/uL)
 AUTO_REF = _a()  # baseline total autoreactive load (cells/uL)
 # disease layer
 D_KIN, D_KOUT, D_SMAX, D_SFLOOR, D_DMG_RATE = _a(), _a(), _a(), _a(), _a()
+D_PROG_EXP = _a()  # exponent of activity in the progression hazard
 D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
 # complications
 C_INF_NEUT, C_INF_CD4, C_INF_BASE = _a(), _a(), _a()  # infection hazards (1/day)

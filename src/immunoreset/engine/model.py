@@ -89,7 +89,7 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
     # disease layer: score relaxes towards an activity-dependent level; organ hazard integral
     dydt[L.ACT] = p[L.D_KIN] * act * (p[L.D_SMAX] - y[L.ACT]) / p[L.D_SMAX] \
         - p[L.D_KOUT] * (y[L.ACT] - p[L.D_SFLOOR])
-    dydt[L.DMG] = p[L.D_DMG_RATE] * act
+    dydt[L.DMG] = p[L.D_DMG_RATE] * max(act, 0.0) ** p[L.D_PROG_EXP]
     # graft-versus-autoimmunity: donor alloreactive cells kill host autoreactive cells
     gva = p[L.C_GVA_KILL] * max(y[L.ALLO], 0.0)
     for j in range(L.N_CLONES):
