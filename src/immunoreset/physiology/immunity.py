@@ -18,7 +18,8 @@ Counts are blood-equivalent cells/µL (whole-body pools scaled by the fraction i
 * Memory T, "old" (pre-transplant lineage: survivors and graft-borne) and "new" (primed
   after transplant): ``dM/dt = [μ N] + ρ_M f(T) M − δ_M M − k M``.
 * Lymphopenia-induced proliferation ``f(T) = (1 + Φ K^h/(K^h + (T/T*)^h)) /
-  (1 + Φ K^h/(K^h + 1))`` (1 at the baseline count; Φ larger for CD8 — Storek).
+  (1 + Φ K^h/(K^h + 1))`` (1 at the baseline count; for CD8 a larger Φ and a smaller K:
+  peripheral CD8 expansion is far more efficient than CD4's, Storek).
 * Tregs: thymic share ``f_R`` of CD4 output plus homeostatic proliferation.
 * B (total blood B cells): new cells only from marrow lymphopoiesis,
   ``dB/dt = δ_B B* LQ2 − (δ_B / f_B(B) + k_B) B``; while B cells are scarce, BAFF
