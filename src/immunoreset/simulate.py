@@ -129,7 +129,7 @@ def disease_event_units(disease: str) -> dict[str, str]:
 
     try:
         dm = disease_model(disease)
-        return dm.event_units() | dm.readout_units()
+        return dm.event_units() | dm.readout_units() | dm.phenotype_units()
     except InputError:
         return {}
 

@@ -242,7 +242,19 @@ class ClinicalRecord(BaseModel):
                        anc_per_uL=self.anc_per_uL, platelets_per_uL=self.platelets_per_uL,
                        hemoglobin_g_per_dL=self.hemoglobin_g_per_dL,
                        cmv_seropositive=_igg(self.cmv_igg),
-                       ebv_seropositive=_igg(self.ebv_igg))
+                       ebv_seropositive=_igg(self.ebv_igg),
+                       progressive=self._progressive())
+
+    def _progressive(self) -> bool:
+        """A progressive subtype of a disease with a progressive phenotype (MS: secondary or
+        primary progressive); any other or no subtype is simulated as relapsing."""
+        from immunoreset.diseases import disease_model
+
+        try:
+            subtypes = disease_model(canonical_disease(self.disease)).progressive_subtypes
+        except ValueError:
+            return False
+        return self.disease_subtype in subtypes
 
 
 def _igg(v: str | None) -> bool | None:

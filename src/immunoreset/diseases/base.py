@@ -25,9 +25,12 @@ adds only its own layer, with its numbers in ``data/parameters.yaml`` under
 Score dynamics (per patient): ``dS/dt = k_in·I·(S_max − S)/S_max − k_out·(S − S_floor)``
 with ``k_out = ln2/half_life`` and ``k_in`` chosen so that, at ``I = 1``, the equilibrium
 is ``S0 − natural_regression·(S0 − S_floor)``. Progression is a hazard
-``h = progression_hazard·I(t)^n`` integrated alongside the ODEs; the event fires when the
+``h = progression_hazard·(c·I(t))^n`` integrated alongside the ODEs; the event fires when the
 integral reaches the patient's pre-drawn unit-exponential threshold. ``n`` is the optional
-``progression_activity_exponent`` (default 1; MS 2: disability needs active inflammation).
+``progression_activity_exponent`` (default 1; MS 2: disability needs active inflammation);
+``c`` is 1 except for a progressive phenotype (:meth:`DiseaseModel.inflammation_scale`),
+which also adds an activity-independent hazard and a rising floor after day 0
+(:meth:`DiseaseModel.neurodegeneration`).
 
 * for each clinical read-out the module declares (:class:`ActivityReadout`, e.g. FVC % predicted
   in SSc, stimulated C-peptide in T1D, SES-CD in Crohn's): ``<readout>.baseline_mean``,
@@ -134,6 +137,10 @@ class DiseaseModel:
     activity_free: ActivityFree | None = None
     #: clinical read-outs driven by the activity history (FVC, C-peptide, SES-CD, …)
     readouts: tuple[ActivityReadout, ...] = ()
+    #: the disease has a progressive phenotype (``disease.<id>.progressive.*``; MS)
+    progressive_phenotype: bool = False
+    #: clinical-record subtypes (``ClinicalRecord.disease_subtype``) that are progressive
+    progressive_subtypes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         ids = {e.id for e in self.events}
@@ -147,6 +154,8 @@ class DiseaseModel:
                 raise ValueError(f"{self.id}: read-out {r.id} thresholds undeclared {r.of!r}")
         if len({r.id for r in self.readouts}) != len(self.readouts):
             raise ValueError(f"{self.id}: duplicate read-out ids")
+        if self.progressive_subtypes and not self.progressive_phenotype:
+            raise ValueError(f"{self.id}: progressive_subtypes without a progressive phenotype")
 
     def event_units(self) -> dict[str, str]:
         """Units of the disease's recurrent-event and composite columns."""
@@ -164,6 +173,12 @@ class DiseaseModel:
                 units[f"{af.id}_y{y}"] = (f"bool (alive and {af.description} for the first "
                                           f"{y} year(s); false beyond the horizon)")
         return units
+
+    def phenotype_units(self) -> dict[str, str]:
+        """Unit of the phenotype column (only for a disease with a progressive phenotype)."""
+        if not self.progressive_phenotype:
+            return {}
+        return {"progressive": "bool (progressive phenotype; False = relapsing)"}
 
     def readout_units(self) -> dict[str, str]:
         """Units of the disease's read-out columns."""
@@ -183,19 +198,78 @@ class DiseaseModel:
     def p(self, params: ParameterSet, key: str) -> float:
         return params.value(f"disease.{self.id}.{key}")
 
-    def baseline_score(self, params: ParameterSet, z: np.ndarray) -> np.ndarray:
-        """Baseline scores from standard normals ``z``."""
-        return truncated_normal(z, self.p(params, "score_baseline_mean"),
-                                self.p(params, "score_baseline_sd"),
-                                self.p(params, "score_min"), self.p(params, "score_max"))
+    def baseline_score(self, params: ParameterSet, z: np.ndarray,
+                       progressive: np.ndarray | None = None) -> np.ndarray:
+        """Baseline scores from standard normals ``z``; patients with a progressive
+        phenotype (``progressive``, bool) from ``progressive.score_baseline_mean/_sd``."""
+        lo, hi = self.p(params, "score_min"), self.p(params, "score_max")
+        s0 = truncated_normal(z, self.p(params, "score_baseline_mean"),
+                              self.p(params, "score_baseline_sd"), lo, hi)
+        if progressive is not None and np.any(progressive):
+            self._check_progressive()
+            prog = truncated_normal(z, self.p(params, "progressive.score_baseline_mean"),
+                                    self.p(params, "progressive.score_baseline_sd"), lo, hi)
+            s0 = np.where(progressive, prog, s0)
+        return s0
 
-    def score_rates(self, params: ParameterSet, s0: np.ndarray) -> tuple[np.ndarray, float]:
-        """``(k_in per patient, k_out)`` so that the untreated course matches the data."""
+    def _check_progressive(self) -> None:
+        if not self.progressive_phenotype:
+            from immunoreset.errors import InputError
+
+            raise InputError("progressive", True, f"False: {self.id} has no progressive "
+                                                  "phenotype in the model")
+
+    def score_floor(self, params: ParameterSet, s0: np.ndarray,
+                    progressive: np.ndarray | None = None) -> np.ndarray:
+        """Per-patient score with no autoimmune activity at day 0: ``score_floor``, and for a
+        progressive patient the entry score less its small reversible (inflammatory) part
+        ``progressive.reversible_score`` (disability is mostly fixed; it rises afterwards
+        through neurodegeneration, :meth:`neurodegeneration`)."""
+        floor = np.full(np.shape(s0), self.p(params, "score_floor"))
+        if progressive is not None and np.any(progressive):
+            self._check_progressive()
+            own = np.maximum(s0 - self.p(params, "progressive.reversible_score"), floor)
+            floor = np.where(progressive, own, floor)
+        return floor
+
+    def inflammation_scale(self, params: ParameterSet,
+                           progressive: np.ndarray | None, n: int) -> np.ndarray:
+        """Per-patient factor ``c`` on the inflammation the autoreactive activity causes,
+        relative to the disease's reference patients: 1, and ``progressive.activity_factor``
+        for a progressive patient, whose pre-transplant inflammation is lower. Recurrent-event
+        rates scale with ``c``, the progression hazard is ``h·(c·I)^n``."""
+        scale = np.ones(n)
+        if progressive is not None and np.any(progressive):
+            self._check_progressive()
+            scale = np.where(progressive, self.p(params, "progressive.activity_factor"), 1.0)
+        return scale
+
+    def neurodegeneration(self, params: ParameterSet, progressive: np.ndarray | None, n: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """``(hazard per day, floor drift in score units per day)`` of the activity-independent
+        worsening of a progressive patient after day 0 (zero otherwise). The drift is the
+        hazard times ``progressive.score_step``, the score rise that defines one progression
+        event, so the expected score rise equals the expected progression events."""
+        h = np.zeros(n)
+        if progressive is not None and np.any(progressive):
+            self._check_progressive()
+            h = np.where(progressive,
+                         self.p(params, "progressive.neurodegeneration_hazard") / 365.25, 0.0)
+        step = self.p(params, "progressive.score_step") if self.progressive_phenotype else 0.0
+        return h, h * step
+
+    def score_rates(self, params: ParameterSet, s0: np.ndarray,
+                    floor: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """``(k_in per patient, k_out)`` so that the untreated course matches the data
+        (``floor``: per-patient floors, default ``score_floor``)."""
         k_out = math.log(2) / self.p(params, "score_recovery_half_life")
-        floor = self.p(params, "score_floor")
+        if floor is None:
+            floor = self.p(params, "score_floor")
         smax = self.p(params, "score_max")
         s_eq = s0 - self.p(params, "natural_regression") * (s0 - floor)
-        s_eq = np.clip(s_eq, floor + 1e-6, smax - 1e-6)
+        # the untreated equilibrium stays 1 % of the scale below its top: closer, k_in grows
+        # without bound (the ODE turns stiff: an EDSS-9.5 entry failed to integrate)
+        s_eq = np.minimum(np.maximum(s_eq, floor + 1e-6), smax - 0.01 * (smax - floor))
         k_in = k_out * (s_eq - floor) * smax / (smax - s_eq)
         return k_in, k_out
 

@@ -1,4 +1,5 @@
-"""Multiple sclerosis (relapsing-remitting): EDSS (0–10) and sustained EDSS progression.
+"""Multiple sclerosis (relapsing-remitting and progressive): EDSS (0–10) and sustained EDSS
+progression.
 
 Score: Kurtzke EDSS. Its reversible part (the residue of recent relapses and inflammation)
 follows the autoreactive activity; ``score_floor`` is the fixed (axonal) disability. The
@@ -23,6 +24,17 @@ is freedom from relapse, new MRI lesion and sustained EDSS progression, counted 
 infusion (no re-baseline scan). The ``relapse_day`` column is the immunological relapse
 (autoreactive activity back to its threshold); ``clinical_relapse_day`` is the clinical one.
 Comparator: ``disease_modifying_therapy`` (``data/comparators.yaml``).
+
+Phenotypes (``Population.progressive_fraction``, ``Patient.progressive``; column
+``progressive``). The defaults describe relapsing-remitting MS (MIST). A *progressive*
+patient (secondary or primary progressive) differs in three ways, each a
+``disease.multiple_sclerosis.progressive.*`` parameter: (1) less inflammation — relapse and
+lesion rates and the activity-driven progression hazard are scaled by ``activity_factor``;
+(2) disability is mostly fixed at entry — the score floor is the entry EDSS less a small
+reversible part ``reversible_score``, and the entry EDSS is higher
+(``score_baseline_mean/_sd``); (3) neurodegeneration that immune reset does not touch — an
+activity-independent progression hazard ``neurodegeneration_hazard`` after day 0 and a floor
+rising by ``neurodegeneration_hazard × score_step`` EDSS points a year.
 """
 
 from immunoreset.diseases.base import ActivityEvent, ActivityFree, DiseaseModel
@@ -43,4 +55,7 @@ MODEL = DiseaseModel(
         description="no evidence of disease activity (no relapse, new MRI lesion or "
                     "sustained EDSS progression; NEDA-3)",
         events=("clinical_relapse", "new_mri_lesion")),
+    progressive_phenotype=True,
+    progressive_subtypes=("secondary_progressive", "primary_progressive",
+                          "progressive_relapsing", "progressive"),
 )

@@ -399,7 +399,8 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
         p[:, [L.D_KIN, L.D_KOUT, L.D_DMG_RATE]] = 0.0
         p[:, L.D_SMAX] = 1.0
         return False
-    s0 = baseline_scores(dm, params, ev[:, _EV_SCORE])
+    prog = cohort.progressive
+    s0 = baseline_scores(dm, params, ev[:, _EV_SCORE], prog)
     recorded = cohort.extra.get("score_baseline")
     if recorded is not None:  # a recorded activity score (e.g. the clinic record's mRSS)
         recorded = np.asarray(recorded, dtype=float)
@@ -411,24 +412,32 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
             raise InputError("score_baseline", float(recorded[bad][0]),
                              f"[0, {smax:g}] {dm.score_name} points")
         s0 = np.where(np.isfinite(recorded), recorded, s0)
-    k_in, k_out = dm.score_rates(params, s0)
+    floor = dm.score_floor(params, s0, prog)
+    k_in, k_out = dm.score_rates(params, s0, floor)
+    n = len(s0)
     p[:, L.D_KIN] = k_in
     p[:, L.D_KOUT] = k_out
     p[:, L.D_SMAX] = dm.p(params, "score_max")
-    p[:, L.D_SFLOOR] = dm.p(params, "score_floor")
-    p[:, L.D_DMG_RATE] = dm.progression_rate(params)
-    p[:, L.D_PROG_EXP] = dm.progression_exponent(params)
+    p[:, L.D_SFLOOR] = floor
+    # progression hazard h·(c·I)^n: c scales the inflammation itself (progressive MS)
+    expo = dm.progression_exponent(params)
+    p[:, L.D_DMG_RATE] = dm.progression_rate(params) * \
+        dm.inflammation_scale(params, prog, n) ** expo
+    p[:, L.D_PROG_EXP] = expo
+    p[:, L.D_PROG_BASE], p[:, L.D_SFLOOR_DRIFT] = dm.neurodegeneration(params, prog, n)
     y0[:, L.ACT] = s0
     y0[:, L.DMG] = 0.0
     return True
 
 
-def baseline_scores(dm, params: ParameterSet, u: np.ndarray) -> np.ndarray:
+def baseline_scores(dm, params: ParameterSet, u: np.ndarray,
+                    progressive: np.ndarray | None = None) -> np.ndarray:
     """Baseline disease score from the uniforms of slot ``EV_SCORE`` of the EVENTS stream:
-    the one place the entry score is drawn (trial screening reads it too)."""
+    the one place the entry score is drawn (trial screening reads it too);
+    ``progressive`` marks patients with the disease's progressive phenotype."""
     from scipy.special import ndtri
 
-    return dm.baseline_score(params, ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+    return dm.baseline_score(params, ndtri(np.clip(u, 1e-12, 1 - 1e-12)), progressive)
 
 
 #: public name of the EVENTS-stream slot of the entry score (read by trial screening)

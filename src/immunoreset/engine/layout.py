@@ -168,6 +168,8 @@ AUTO_REF = _a()  # baseline total autoreactive load (cells/uL)
 # disease layer
 D_KIN, D_KOUT, D_SMAX, D_SFLOOR, D_DMG_RATE = _a(), _a(), _a(), _a(), _a()
 D_PROG_EXP = _a()  # exponent of activity in the progression hazard
+D_PROG_BASE = _a()  # activity-independent progression hazard after day 0 (1/day; progressive MS)
+D_SFLOOR_DRIFT = _a()  # rise of the score floor after day 0 (score units/day; progressive MS)
 D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
 # complications
 C_INF_NEUT, C_INF_CD4, C_INF_BASE = _a(), _a(), _a()  # infection hazards (1/day)

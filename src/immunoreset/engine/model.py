@@ -87,9 +87,14 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
     f4 = lymphopenia_factor(t4, p[L.T4_REF], p[L.LP_PHI4], p[L.LP_K], p[L.LP_H])
     act = auto_rhs(y, p, k_t, s4, f4, dydt)
     # disease layer: score relaxes towards an activity-dependent level; organ hazard integral
+    # (a progressive phenotype adds neurodegeneration after day 0: a rising floor and an
+    # activity-independent progression hazard, both zero otherwise)
+    tpos = max(t, 0.0)
     dydt[L.ACT] = p[L.D_KIN] * act * (p[L.D_SMAX] - y[L.ACT]) / p[L.D_SMAX] \
-        - p[L.D_KOUT] * (y[L.ACT] - p[L.D_SFLOOR])
+        - p[L.D_KOUT] * (y[L.ACT] - p[L.D_SFLOOR] - p[L.D_SFLOOR_DRIFT] * tpos)
     dydt[L.DMG] = p[L.D_DMG_RATE] * max(act, 0.0) ** p[L.D_PROG_EXP]
+    if t > 0.0:
+        dydt[L.DMG] += p[L.D_PROG_BASE]
     # graft-versus-autoimmunity: donor alloreactive cells kill host autoreactive cells
     gva = p[L.C_GVA_KILL] * max(y[L.ALLO], 0.0)
     for j in range(L.N_CLONES):

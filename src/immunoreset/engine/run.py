@@ -111,7 +111,11 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         common = dict(death_day=out["death_day"], horizon_days=float(horizon_days),
                       seed=cohort.seed, patient_ids=cohort.patient_id, params=params)
         out.update(disease_event_outcomes(dm, grid.out_times, obs,
-                                          progression_day=out["progression_day"], **common))
+                                          progression_day=out["progression_day"],
+                                          progressive=cohort.progressive, **common))
+        if dm.progressive_phenotype:
+            out["progressive"] = (np.zeros(n, dtype=bool) if cohort.progressive is None
+                                  else np.asarray(cohort.progressive, dtype=bool))
         out.update(disease_readout_outcomes(dm, grid.out_times, obs, **common))
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]

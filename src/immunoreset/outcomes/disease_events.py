@@ -2,11 +2,12 @@
 
 A disease module declares its recurrent events (:class:`~immunoreset.diseases.base.ActivityEvent`:
 MS clinical relapses and new MRI lesions, SLE renal flares, …). After infusion each event is a
-Poisson process with intensity ``λ_e·G·I(t)``: ``λ_e = disease.<id>.<event>.rate_per_year`` is
+Poisson process with intensity ``λ_e·G·c·I(t)``: ``λ_e = disease.<id>.<event>.rate_per_year`` is
 the rate at the pre-transplant activity (``I = 1``), ``I(t)`` the simulated autoreactive
 activity relative to that level, and ``G ~ Gamma(k, 1/k)`` the patient's frailty (mean 1,
 ``k = disease.<id>.event_frailty_shape``), shared by all the disease's events, so counts are
-over-dispersed (negative binomial at constant activity) and correlated.
+over-dispersed (negative binomial at constant activity) and correlated; ``c`` is 1, or
+``disease.<id>.progressive.activity_factor`` for a patient with the progressive phenotype.
 
 Event times are drawn by time rescaling: with ``Λ(t) = λ_e·G·∫₀ᵗ I`` (trapezoid on the output
 grid: daily to day 100, weekly after), the events are ``Λ⁻¹(E₁), Λ⁻¹(E₁+E₂), …`` for unit
@@ -63,12 +64,16 @@ def _event_times(rng: np.random.Generator, t: np.ndarray, lam: np.ndarray, end: 
 def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray, *,
                            death_day: np.ndarray, progression_day: np.ndarray,
                            horizon_days: float, seed: int, patient_ids: np.ndarray,
-                           params: ParameterSet) -> dict[str, np.ndarray]:
-    """Columns of the disease's recurrent events and its activity-free composite."""
+                           params: ParameterSet, progressive: np.ndarray | None = None
+                           ) -> dict[str, np.ndarray]:
+    """Columns of the disease's recurrent events and its activity-free composite
+    (``progressive``: patients of the progressive phenotype, whose rates are scaled by
+    :meth:`~immunoreset.diseases.base.DiseaseModel.inflammation_scale`)."""
     n = obs.shape[0]
     if not dm.events:
         return {}
     t, cum = cumulative_activity(times, obs)
+    cum = cum * dm.inflammation_scale(params, progressive, n)[:, None]
     k = dm.p(params, "event_frailty_shape")
     rates = [dm.p(params, f"{e.id}.rate_per_year") / _DAYS_PER_YEAR for e in dm.events]
     end = np.minimum(np.where(np.isnan(death_day), np.inf, death_day), horizon_days)

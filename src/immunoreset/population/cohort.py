@@ -20,7 +20,7 @@ from immunoreset.vocabulary import canonical_disease
 
 # slots of the covariate block (streams.COVARIATES)
 (_Z_AGE, _Z_SEX, _Z_WEIGHT, _Z_HEIGHT, _Z_DURATION, _Z_ANC, _Z_PLT, _Z_HB, _Z_LYMPH, _Z_CMV,
- _Z_EBV, _Z_VZV) = range(12)
+ _Z_EBV, _Z_VZV, _Z_PHENOTYPE) = range(13)
 
 
 class Population(BaseModel):
@@ -46,11 +46,25 @@ class Population(BaseModel):
         default=None, ge=0, description="mean disease score at entry (truncated normal on the "
                                         "disease's score range)")
     score_baseline_sd: float | None = Field(default=None, gt=0)
+    progressive_fraction: float | None = Field(
+        default=None, ge=0, le=1, description="share of patients with the disease's "
+        "progressive phenotype (MS: secondary or primary progressive); None = the disease's "
+        "default (data/populations.yaml)")
 
     @field_validator("disease")
     @classmethod
     def _disease(cls, v: str) -> str:
         return canonical_disease(v)
+
+    @model_validator(mode="after")
+    def _phenotype(self) -> Population:
+        if self.progressive_fraction:
+            from immunoreset.diseases import disease_model
+
+            if not disease_model(self.disease).progressive_phenotype:
+                raise InputError("progressive_fraction", self.progressive_fraction,
+                                 f"0: {self.disease} has no progressive phenotype in the model")
+        return self
 
     @model_validator(mode="after")
     def _score_range(self) -> Population:
@@ -93,11 +107,24 @@ class Patient(BaseModel):
     cmv_seropositive: bool | None = Field(default=None, description="CMV IgG; None = unknown")
     ebv_seropositive: bool | None = Field(default=None, description="EBV IgG; None = unknown")
     hemoglobin_g_per_dL: float | None = Field(default=None, gt=2, le=25)
+    progressive: bool = Field(default=False, description="progressive phenotype (MS: "
+                              "secondary or primary progressive); False = relapsing")
 
     @field_validator("disease")
     @classmethod
     def _disease(cls, v: str) -> str:
         return canonical_disease(v)
+
+    @model_validator(mode="after")
+    def _phenotype(self) -> Patient:
+        if self.progressive:
+            from immunoreset.diseases import disease_model
+
+            if not disease_model(self.disease).progressive_phenotype:
+                raise InputError("progressive", True,
+                                 f"False: {self.disease} has no progressive phenotype in the "
+                                 "model")
+        return self
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,8 @@ class Cohort:
     #: CMV / EBV IgG serostatus (bool arrays); ``None`` = drawn from the population prevalence
     cmv_seropositive: np.ndarray | None = None
     ebv_seropositive: np.ndarray | None = None
+    #: progressive phenotype (bool array; MS); ``None`` = every patient relapsing
+    progressive: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.patient_id)
@@ -206,13 +235,19 @@ def sample_cohort(population: Population | str, n: int, *, seed: int,
         hemoglobin_g_per_dL=hb, lymphocytes_per_uL=lymph,
     )
     cmv, ebv = draw_serostatus(cohort, z=z)
+    pf = population.progressive_fraction
+    if pf is None:
+        pf = dis.get("progressive_fraction", {}).get("value", 0.0)
+    progressive = _std_uniform(z[:, _Z_PHENOTYPE]) < pf
     extra = {}
     if population.sets_scores:
-        extra["score_baseline"] = _entry_scores(population, seed, ids)
-    return replace(cohort, cmv_seropositive=cmv, ebv_seropositive=ebv, extra=extra)
+        extra["score_baseline"] = _entry_scores(population, seed, ids, progressive)
+    return replace(cohort, cmv_seropositive=cmv, ebv_seropositive=ebv, extra=extra,
+                   progressive=progressive)
 
 
-def _entry_scores(population: Population, seed: int, ids: np.ndarray) -> np.ndarray:
+def _entry_scores(population: Population, seed: int, ids: np.ndarray,
+                  progressive: np.ndarray) -> np.ndarray:
     """Entry scores from the given distribution, drawn from the same per-patient uniform
     (EVENTS stream, slot EV_SCORE) as the engine's default draw; recorded in
     ``extra['score_baseline']``, where the engine and trial screening read them."""
@@ -223,12 +258,15 @@ def _entry_scores(population: Population, seed: int, ids: np.ndarray) -> np.ndar
     dm, params = disease_model(population.disease), default_parameters()
     key = f"disease.{population.disease}"
     over = {}
-    if population.score_baseline_mean is not None:
-        over[f"{key}.score_baseline_mean"] = population.score_baseline_mean
-    if population.score_baseline_sd is not None:
-        over[f"{key}.score_baseline_sd"] = population.score_baseline_sd
+    # the study's entry-score distribution (its Table 1) covers every phenotype it enrolled
+    keys = [key] + ([f"{key}.progressive"] if dm.progressive_phenotype else [])
+    for k in keys:
+        if population.score_baseline_mean is not None:
+            over[f"{k}.score_baseline_mean"] = population.score_baseline_mean
+        if population.score_baseline_sd is not None:
+            over[f"{k}.score_baseline_sd"] = population.score_baseline_sd
     u = streams.uniform_block(seed, ids, streams.EVENTS)[:, EV_SCORE]
-    return baseline_scores(dm, params.evolve(**over), u)
+    return baseline_scores(dm, params.evolve(**over), u, progressive)
 
 
 def seroprevalence(virus: str, age_years: np.ndarray, female: np.ndarray) -> np.ndarray:
@@ -294,6 +332,7 @@ def cohort_from_patient(patient: Patient, *, seed: int, n_twins: int = 1) -> Coh
         else np.full(n, patient.platelets_per_uL),
         hemoglobin_g_per_dL=base.hemoglobin_g_per_dL if patient.hemoglobin_g_per_dL is None
         else np.full(n, patient.hemoglobin_g_per_dL),
+        progressive=np.full(n, patient.progressive),
     )
 
 

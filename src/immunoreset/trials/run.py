@@ -218,7 +218,7 @@ def baseline_scores(cohort: Cohort) -> np.ndarray | None:
     except (KeyError, ImportError, ValueError):
         return None
     u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)[:, EV_SCORE]
-    drawn = draw_scores(dm, params, u)
+    drawn = draw_scores(dm, params, u, cohort.progressive)
     recorded = cohort.extra.get("score_baseline")  # the study's own entry-score distribution
     if recorded is None:
         return drawn

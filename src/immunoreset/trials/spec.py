@@ -68,6 +68,7 @@ MODELLED_COVARIATES: Final = {
     "height_cm": "cm",
     "bsa_m2": "m^2",
     "disease_duration_years": "years",
+    "progressive": "1 = progressive phenotype (MS), 0 = relapsing",
     "anc_per_uL": "cells/uL",
     "platelets_per_uL": "cells/uL",
     "hemoglobin_g_per_dL": "g/dL",
@@ -230,11 +231,14 @@ class CovariateSpec(BaseModel):
     disease_duration_years: MedianCV | None = None
     score_baseline: MeanSD | None = Field(
         default=None, description="the disease score at entry (e.g. mRSS, EDSS)")
+    progressive_fraction: float | None = Field(
+        default=None, ge=0, le=1, description="share with the progressive phenotype (MS)")
     source: str = Field(min_length=1, description="where the figures come from")
 
     def population_kwargs(self) -> dict[str, float]:
         """Keyword arguments of :class:`immunoreset.population.Population`."""
-        kw: dict[str, float | None] = {"female_fraction": self.female_fraction}
+        kw: dict[str, float | None] = {"female_fraction": self.female_fraction,
+                                       "progressive_fraction": self.progressive_fraction}
         if self.age_years is not None:
             kw |= {"age_mean": self.age_years.mean, "age_sd": self.age_years.sd}
         if self.disease_duration_years is not None:
@@ -253,6 +257,7 @@ _COVARIATE_FIELDS: Final = {
     "disease_duration_median": "disease_duration_years.median",
     "disease_duration_cv": "disease_duration_years.cv",
     "score_baseline_mean": "score_baseline.mean", "score_baseline_sd": "score_baseline.sd",
+    "progressive_fraction": "progressive_fraction",
 }
 
 
