@@ -137,6 +137,9 @@ class DiseaseModel:
     activity_free: ActivityFree | None = None
     #: clinical read-outs driven by the activity history (FVC, C-peptide, SES-CD, …)
     readouts: tuple[ActivityReadout, ...] = ()
+    #: a clinical relapse read from the score (loss of response, e.g. RA "relapse of any
+    #: degree"): ``disease.<id>.score_relapse_change``; column ``score_relapse_day``
+    score_relapse: bool = False
     #: the disease has a progressive phenotype (``disease.<id>.progressive.*``; MS)
     progressive_phenotype: bool = False
     #: clinical-record subtypes (``ClinicalRecord.disease_subtype``) that are progressive
@@ -165,6 +168,10 @@ class DiseaseModel:
             for y in EVENT_YEARS:
                 units[f"{e.id}_count_y{y}"] = (f"count ({e.description} in the first {y} "
                                                "year(s); NaN beyond the horizon)")
+        if self.score_relapse:
+            units["score_relapse_day"] = (f"day (clinical relapse: {self.score_name} worse by "
+                                          "more than score_relapse_change than its best after "
+                                          "improving by more than it; NaN if none)")
         af = self.activity_free
         if af is not None:
             units[f"{af.event_id}_day"] = (f"day (first evidence of disease activity: "
@@ -298,6 +305,21 @@ class DiseaseModel:
             thr = self.p(params, "remission_threshold")
             better &= (s < thr) if self.higher_is_worse else (s > thr)
         return better
+
+    def score_relapse_day(self, times: np.ndarray, scores: np.ndarray, s0: np.ndarray,
+                          params: ParameterSet) -> np.ndarray:
+        """First day a responder loses the response: with ``Δ = score_relapse_change``, the
+        patient first improved by more than Δ on the entry score ``s0`` (a response beyond
+        measurement error), and the score is now worse than its best so far by more than Δ.
+        ``scores`` ``[n, m]`` on ``times`` ``[m]`` (after day 0); NaN = no relapse."""
+        delta = self.p(params, "score_relapse_change")
+        sign = 1.0 if self.higher_is_worse else -1.0
+        s = sign * np.asarray(scores, dtype=float)
+        base = sign * np.asarray(s0, dtype=float)[:, None]
+        best = np.fmin.accumulate(np.fmin(s, base), axis=1)
+        responded = (base - best) > delta
+        relapsed = responded & ((s - best) > delta)
+        return np.where(relapsed.any(axis=1), times[np.argmax(relapsed, axis=1)], np.nan)
 
     def has_onset(self, params: ParameterSet) -> bool:
         """Whether the score criterion can mark a remission onset: an absolute threshold or

@@ -8,6 +8,12 @@ the post-transplant event the EBMT/ABMTR registry reports (Snowden JA et al. J R
 2004;31:482), a hazard proportional to the activity.
 
 Remission at 1 year: DAS28 < 2.6 (``remission_threshold``) without treatment failure.
+
+Clinical relapse ("relapse of any degree", ``score_relapse_day``): a responder's DAS28 rises
+by more than 0.6 above its best after having fallen by more than 0.6 from entry
+(``score_relapse_change``; a DAS28 change of 0.6 or less is no response under the EULAR
+criteria, i.e. within measurement error). The shared ``relapse_day`` stays the
+immunological relapse (activity back through half the pre-transplant load).
 Comparator: ``standard_care`` (conventional DMARDs, already failed before transplant).
 """
 
@@ -20,4 +26,5 @@ MODEL = DiseaseModel(
     progression_event="treatment failure (DMARD/biologic restart for active disease)",
     remission_definition="DAS28 < 2.6 at 1 year without treatment failure",
     absolute_remission=True,
+    score_relapse=True,
 )

@@ -109,4 +109,8 @@ def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.nd
            "score_baseline": s0, **y}
     if dm.progression_alias:
         out[dm.progression_alias] = progression_day
+    if dm.score_relapse:
+        post = times > 0
+        out["score_relapse_day"] = dm.score_relapse_day(times[post], obs[:, post, OBS_SCORE],
+                                                        s0, params)
     return out
