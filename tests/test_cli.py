@@ -42,6 +42,8 @@ def test_fixed_dose_age_selection(tmp_path):
     (["--n", "0"], "n"),
     (["--graft-source", "cord_blood"], "cord_blood"),
     (["--atg-total", "-1"], "atg_total_mg_per_kg"),
+    (["--progressive-fraction", "0.5"], "progressive_fraction"),  # SSc has no such phenotype
+    (["--disease", "multiple_sclerosis", "--progressive-fraction", "2"], "progressive_fraction"),
 ])
 def test_bad_input_exit_2_names_field_no_output(tmp_path, capsys, args, field):
     out = tmp_path / "bad"
@@ -51,6 +53,14 @@ def test_bad_input_exit_2_names_field_no_output(tmp_path, capsys, args, field):
     assert field in err and len(err.strip().splitlines()) <= 2
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bad")]
+
+
+def test_progressive_ms_cohort(tmp_path):
+    out = tmp_path / "ms"
+    rc = main(["simulate", "--disease", "multiple_sclerosis", "--n", "6", "--seed", "3",
+               "--progressive-fraction", "1", "--horizon-years", "0.2", "--out", str(out)])
+    assert rc == 0
+    assert pl.read_parquet(out / "outcomes.parquet")["progressive"].all()
 
 
 def test_patient_record_without_weight_is_rejected(tmp_path, capsys):

@@ -52,6 +52,9 @@ def simulate(
     atg_total: Annotated[float | None, typer.Option(
         "--atg-total", help="total ATG, mg/kg (scales the preset's ATG schedule)")] = None,
     age: Annotated[float | None, typer.Option(help="fix every patient's age (years)")] = None,
+    progressive_fraction: Annotated[float | None, typer.Option(
+        help="share of patients with the progressive phenotype (MS; default: the "
+             "disease's, 0)")] = None,
     patient: Annotated[Path | None, typer.Option(
         help="simulate digital twins of one patient record (YAML/JSON) instead of a cohort")]
     = None,
@@ -94,7 +97,8 @@ def simulate(
         protocol = Protocol(regimen=regimen, graft_source=graft_source,
                             cd34_dose_per_kg=cd34_dose, cd34_selection=cd34_selection,
                             atg_total_mg_per_kg=atg_total, donor=donor)
-        population = Population(disease=disease, age_years=age)
+        population = Population(disease=disease, age_years=age,
+                                progressive_fraction=progressive_fraction)
         if dask is None and workers > 1:
             chunk_size = balanced_chunk_size(n, chunk_size, workers)
         with _progress() as prog:
