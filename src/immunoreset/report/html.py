@@ -126,6 +126,8 @@ def _covariates_text(s) -> str:
                      + (f", SD {cov.age_years.sd:g}" if cov.age_years.sd else "") + " years")
     if cov.female_fraction is not None:
         parts.append(f"female {cov.female_fraction:.0%}")
+    if cov.progressive_fraction is not None:
+        parts.append(f"progressive phenotype {cov.progressive_fraction:.0%}")
     if cov.disease_duration_years is not None:
         d = cov.disease_duration_years
         parts.append(f"disease duration median {d.median:g}"
@@ -265,6 +267,10 @@ def _baseline(res: TrialResult) -> str:
         df = arm_frame(res.patients, a)
         fem.append(f"{100 * (df['sex'] == 'F').mean():.0f} %" if df.height else "–")
     rows.append(["female", *fem])
+    if "progressive" in res.patients.columns:
+        rows.append(["progressive phenotype", *[
+            f"{100 * arm_frame(res.patients, a)['progressive'].cast(pl.Float64).mean():.0f} %"
+            if arm_frame(res.patients, a).height else "–" for a in arms]])
     for col, label in _BASELINE:
         if col not in res.patients.columns or (
                 col == "score_baseline" and "screening_score" in res.patients.columns):

@@ -336,6 +336,8 @@ def _covariate_frame(c: Cohort) -> pl.DataFrame:
             cols["sex"] = np.where(v, "F", "M")
         else:
             cols[k] = v
+    if c.progressive is not None and c.progressive.any():
+        cols["progressive"] = np.asarray(c.progressive, dtype=bool)
     for k, v in c.extra.items():
         if isinstance(v, np.ndarray) and v.shape == (len(c),):
             cols[k] = v
