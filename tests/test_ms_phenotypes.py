@@ -147,3 +147,14 @@ def test_entry_score_near_the_top_of_the_scale_integrates(params):
                     horizon_days=2 * 365.25, params=params).outcomes
     assert (o["score_baseline"] > 9.0).all()
     assert np.isfinite(o["score_y1"].to_numpy()).all()
+
+
+def test_mixed_phenotype_cohort_is_chunking_and_worker_invariant(params):
+    from polars.testing import assert_frame_equal
+
+    c = _cohort(0.5, 24)
+    assert 0 < c.progressive.sum() < 24
+    kw = dict(horizon_days=2 * 365.25, params=params)
+    a = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), chunk_size=24, **kw).outcomes
+    b = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), chunk_size=5, workers=2, **kw).outcomes
+    assert_frame_equal(a, b)
