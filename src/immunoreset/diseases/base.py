@@ -140,7 +140,9 @@ class DiseaseModel:
     #: a clinical relapse read from the score (loss of response, e.g. RA "relapse of any
     #: degree"): ``disease.<id>.score_relapse_change``; column ``score_relapse_day``
     score_relapse: bool = False
-    #: the disease has a progressive phenotype (``disease.<id>.progressive.*``; MS)
+    #: the disease has a progressive phenotype (``disease.<id>.progressive.*``; MS). Its
+    #: per-patient floor drives the score dynamics; a relative response criterion
+    #: (``response_improvement`` > 0) would still measure from ``score_floor`` (MS has none)
     progressive_phenotype: bool = False
     #: clinical-record subtypes (``ClinicalRecord.disease_subtype``) that are progressive
     progressive_subtypes: tuple[str, ...] = ()
