@@ -137,9 +137,21 @@ def observe(y: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:
     out[OBS_ACT] = activity(y, p)
     out[OBS_SCORE] = y[L.ACT]
     out[OBS_DMG] = y[L.DMG]
-    out[OBS_ATG] = 0.0
+    out[OBS_ATG] = 0.0  # needs the dosing history: filled by observe_at
     out[OBS_HINF] = y[L.H_INF]
     out[OBS_ALLO] = y[L.ALLO]
+
+
+@nb.njit(cache=True)
+def observe_at(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray,
+               d_t0: np.ndarray, d_dur: np.ndarray, d_amount: np.ndarray, conc: np.ndarray,
+               out: np.ndarray) -> None:
+    """Read-outs at time ``t``: :func:`observe` plus those that need the dosing history
+    (active ATG, rabbit-equivalent µg/mL); ``conc`` is scratch space of length N_AGENTS."""
+    observe(y, p, out)
+    agent_concentrations(t, p[L.PK_K0:L.PK_K0 + L.N_AGENTS], p[L.PK_V0:L.PK_V0 + L.N_AGENTS],
+                         d_agent, d_t0, d_dur, d_amount, conc)
+    out[OBS_ATG] = active_atg(conc, p)
 
 
 @nb.njit(cache=True)

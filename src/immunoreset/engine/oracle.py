@@ -12,7 +12,7 @@ from scipy.integrate import solve_ivp
 
 from immunoreset.engine import layout as L
 from immunoreset.engine.assemble import KernelInputs
-from immunoreset.engine.model import N_OBS, apply_rules, observe, rhs
+from immunoreset.engine.model import N_OBS, apply_rules, observe_at, rhs
 from immunoreset.engine.solver import CROSS_FROM, N_CROSS, _cross_value, _stop_times
 
 
@@ -47,7 +47,7 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
     idx_out = {round(float(v), 9): k for k, v in enumerate(out_times)}
     idx_chk = {round(float(v), 9): k for k, v in enumerate(check_times)}
     if round(t, 9) in idx_out:
-        observe(y, p, o)
+        observe_at(t, y, p, da, dt0, ddur, damt, conc, o)
         obs[idx_out[round(t, 9)]] = o
 
     def cval(yy: np.ndarray, j: int) -> float:
@@ -81,7 +81,7 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
         t = ts
         key = round(float(t), 9)
         if key in idx_out:
-            observe(y, p, o)
+            observe_at(t, y, p, da, dt0, ddur, damt, conc, o)
             obs[idx_out[key]] = o
         if key in idx_chk:
             tx[idx_chk[key]] = apply_rules(t, y, p, ki.rules, last_rbc)

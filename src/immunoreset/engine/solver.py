@@ -19,7 +19,7 @@ import numba as nb
 import numpy as np
 
 from immunoreset.engine import layout as L
-from immunoreset.engine.model import N_OBS, OBS_ANC, activity, apply_rules, observe, rhs
+from immunoreset.engine.model import N_OBS, OBS_ANC, activity, apply_rules, observe_at, rhs
 
 # Dormand–Prince coefficients
 C2, C3, C4, C5 = 1 / 5, 3 / 10, 4 / 5, 8 / 9
@@ -152,7 +152,7 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
     i_chk = 0
     # record outputs at t_start if requested
     while i_out < out_times.shape[0] and out_times[i_out] <= t_start + 1e-12:
-        observe(y, p, obs)
+        observe_at(t, y, p, d_agent, d_t0, d_dur, d_amount, conc, obs)
         for q in range(N_OBS):
             obs_out[i_out, q] = obs[q]
         i_out += 1
@@ -236,7 +236,7 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
         # at the stop: record, rules, impulses
         changed = False
         while i_out < out_times.shape[0] and abs(out_times[i_out] - t) <= 1e-9:
-            observe(y, p, obs)
+            observe_at(t, y, p, d_agent, d_t0, d_dur, d_amount, conc, obs)
             for q in range(N_OBS):
                 obs_out[i_out, q] = obs[q]
             i_out += 1
