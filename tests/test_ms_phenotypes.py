@@ -158,3 +158,24 @@ def test_mixed_phenotype_cohort_is_chunking_and_worker_invariant(params):
     a = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), chunk_size=24, **kw).outcomes
     b = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), chunk_size=5, workers=2, **kw).outcomes
     assert_frame_equal(a, b)
+
+
+def test_screening_on_the_phenotype():
+    from pathlib import Path
+
+    import yaml
+
+    from immunoreset.trials.run import run_trial
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "trials" / \
+        "cull2017_progressive_ms.yaml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec["population"]["covariates"]["progressive_fraction"] = 0.5
+    spec["population"]["inclusion"].append(
+        {"covariate": "progressive", "max": 0, "text": "relapsing only", "source": "test"})
+    spec["follow_up_years"] = 0.5
+    res = run_trial(spec, seed=4)
+    assert res.patients.height == 14
+    assert not res.patients["progressive"].any()
+    crit = next(c for c in res.flow["criteria"] if c["criterion"] == "progressive <= 0")
+    assert crit["applied"] and crit["n_failed"] == res.flow["screened"] - 14 > 0
