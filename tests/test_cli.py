@@ -168,3 +168,12 @@ def test_validate_complications_out_none_skips_it(tmp_path, monkeypatch):
     assert not (tmp_path / "none").exists()
     assert main(["validate", "--quick", "--out", "v.md", "--complications-out", "c.md"]) == 0
     assert calls[-1][0] == "complications"
+
+
+@pytest.mark.parametrize("argv", [["assess", "--out", "x"], ["simulate", "--no-such-option"]])
+def test_usage_errors_are_one_line_exit_2(capsys, argv):
+    # a missing required option or an unknown one: a one-line error, no traceback
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2

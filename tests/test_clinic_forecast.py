@@ -53,6 +53,19 @@ def test_wilson_reference():
     assert lo == pytest.approx(0.05523, abs=2e-5) and hi == pytest.approx(0.17437, abs=2e-5)
 
 
+def test_wilson_brackets_the_estimate_exactly():
+    # at 0/400 the rounding of c - h used to leave a lower bound of 1e-19 above the estimate,
+    # which made the benefit-risk figure crash (negative error bar) for MS patients
+    assert wilson(0.0, 400)[0] == 0.0 and wilson(0.0, 400)[1] > 0.0
+    assert wilson(1.0, 400)[1] == 1.0 and wilson(1.0, 400)[0] < 1.0
+
+
+def test_ms_assessment_renders(tmp_path):
+    a = assess(EX / "ms_relapsing.yaml", ["cy200_ratg_assist"], seed=3, n_twins=400)
+    out = a.write(tmp_path / "ms")
+    assert (out / "assessment.html").read_text(encoding="utf-8").count("<img") >= 1
+
+
 def test_interval_no_covariate_spread_equals_wilson():
     ev = np.full(20, 4.0)  # every group 4/20: no between-group spread
     iv = probability_interval(ev, 20)

@@ -326,14 +326,25 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except SystemExit as exc:  # pragma: no cover
         return int(exc.code or 0)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # click usage errors (missing option, unknown option, ...)
+        if isinstance(exc, _usage_errors()):
             err_console.print(f"error: {exc.format_message()}", highlight=False)
             return 2
         raise
     return rc if isinstance(rc, int) else 0
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage-error base class: typer >= 0.24 vendors its own copy of click, older
+    releases raise ``click``'s (both are caught, whichever is installed)."""
+    types = [b for b in typer.BadParameter.__mro__ if b.__name__ == "ClickException"]
+    try:
+        import click
+
+        types.append(click.exceptions.ClickException)
+    except ImportError:  # pragma: no cover - typer without a click dependency
+        pass
+    return tuple(types)
 
 
 if __name__ == "__main__":

@@ -213,7 +213,8 @@ def wilson(p: float, n: int) -> tuple[float, float]:
     z2 = Z95 * Z95
     c = (p + z2 / (2 * n)) / (1 + z2 / n)
     h = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, c - h), min(1.0, c + h)
+    # the bounds bracket p exactly (at p = 0 the rounding of c - h left 1e-19 > p)
+    return min(max(0.0, c - h), p), max(min(1.0, c + h), p)
 
 
 def probability_interval(events: np.ndarray, m: int) -> Interval:

@@ -63,7 +63,7 @@ def benefit_risk_png(a: Assessment) -> str:
             y = j * (len(protos) + 1) + i
             if r.height:
                 est, lo, hi = r["estimate"][0], r["ci_low"][0], r["ci_high"][0]
-                ax.errorbar(est, y, xerr=[[est - lo], [hi - est]], fmt="o",
+                ax.errorbar(est, y, xerr=[[max(est - lo, 0.0)], [max(hi - est, 0.0)]], fmt="o",
                             color=colors[i % len(colors)], capsize=3,
                             label=p if j == 0 else None)
         ylabels.append(label)
