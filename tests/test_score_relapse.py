@@ -57,3 +57,21 @@ def test_clinical_relapse_only_after_a_response(ra):
     assert "score_relapse_day" not in ir.simulate(
         ir.sample_cohort("systemic_sclerosis", 3, seed=1), ir.Protocol(regimen="cy200_ratg"),
         horizon_days=30).outcomes.columns
+
+
+def test_remission_loss_follows_its_onset(params):
+    # T1D: insulin independence (requirement below the stopping threshold) and its loss
+    c = ir.sample_cohort("type1_diabetes", 60, seed=3)
+    o = ir.simulate(c, ir.Protocol(regimen="cy200_ratg", cd34_selection=False),
+                    horizon_days=2.5 * 365.25, params=params).outcomes
+    on = o["remission_onset_day"].to_numpy()
+    lost = o["remission_loss_day"].to_numpy()
+    assert np.isfinite(on).any() and np.isfinite(lost).any()
+    assert not (np.isfinite(lost) & ~np.isfinite(on)).any()  # no loss without an onset
+    both = np.isfinite(lost)
+    assert (lost[both] > on[both]).all()
+    # MS: the criterion holds from day 0, so neither an onset nor a loss is marked
+    ms = ir.simulate(ir.sample_cohort("multiple_sclerosis", 5, seed=1),
+                     ir.Protocol(regimen="cy200_ratg"), horizon_days=60,
+                     params=params).outcomes
+    assert ms["remission_loss_day"].is_nan().all()

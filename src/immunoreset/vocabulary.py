@@ -95,6 +95,9 @@ IMMUNE_OUTCOME_UNITS: Final = {
     "remission_onset_day": "day (first day the score meets the remission criterion; NaN if "
                            "never, or for MS, whose criterion holds from day 0; weekly grid "
                            "after day 100)",
+    "remission_loss_day": "day (first day after the remission onset that the score no longer "
+                          "meets the remission criterion, e.g. insulin restarted in T1D; NaN "
+                          "if it holds, or never began; weekly grid after day 100)",
     "relapse_day": "day (autoreactive activity back to the relapse threshold; NaN if none)",
     "progression_day": "day (disease progression event, e.g. organ failure in SSc; NaN if none)",
     "score_name": "name of the disease activity score",

@@ -44,7 +44,7 @@ from immunoreset.vocabulary import DEATH_CAUSES
 CAUSES = DEATH_CAUSES
 #: day columns that stop being observable after death
 _AFTER_DEATH_DAYS = ("relapse_day", "score_relapse_day", "progression_day", "organ_failure_day",
-                     "remission_onset_day",
+                     "remission_onset_day", "remission_loss_day",
                      "infection_first_day", "cmv_reactivation_day", "ebv_reactivation_day",
                      "ptld_day", "secondary_autoimmunity_day", "agvhd_day", "cgvhd_day",
                      "malignancy_day", "vzv_reactivation_day",

@@ -75,13 +75,34 @@ def remission_onset_day(dm, times: np.ndarray, obs: np.ndarray, params: Paramete
     the disease's remission criterion (e.g. insulin requirement below the stopping threshold
     in T1D, CDAI < 150 in Crohn's, mRSS 25 % below baseline in SSc); NaN if never within the
     horizon, or for a disease whose criterion holds from day 0 (MS)."""
+    return _remission_days(dm, times, obs, params)[0]
+
+
+def remission_loss_day(dm, times: np.ndarray, obs: np.ndarray, params: ParameterSet
+                       ) -> np.ndarray:
+    """First grid day after the remission onset on which the score no longer meets the
+    remission criterion (e.g. insulin restarted in T1D, CDAI back to 150 or more in Crohn's);
+    NaN if the remission holds to the horizon, never began, or the disease has no onset."""
+    return _remission_days(dm, times, obs, params)[1]
+
+
+def _remission_days(dm, times: np.ndarray, obs: np.ndarray, params: ParameterSet
+                    ) -> tuple[np.ndarray, np.ndarray]:
     n = obs.shape[0]
+    nan = np.full(n, np.nan)
     if not dm.has_onset(params):
-        return np.full(n, np.nan)
+        return nan, nan.copy()
     post = times > 0
+    t = times[post]
     ok = dm.score_criterion(obs[:, 0, OBS_SCORE][:, None], obs[:, post, OBS_SCORE], params)
     ok &= ~np.isnan(obs[:, post, OBS_SCORE])
-    return np.where(ok.any(axis=1), times[post][np.argmax(ok, axis=1)], np.nan)
+    began = ok.any(axis=1)
+    onset_i = np.argmax(ok, axis=1)
+    onset = np.where(began, t[onset_i], np.nan)
+    after = np.arange(t.size)[None, :] > onset_i[:, None]
+    lost = after & ~ok & ~np.isnan(obs[:, post, OBS_SCORE]) & began[:, None]
+    loss = np.where(lost.any(axis=1), t[np.argmax(lost, axis=1)], np.nan)
+    return onset, loss
 
 
 def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.ndarray,
@@ -92,6 +113,7 @@ def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.nd
     if not modelled:
         nan = np.full(n, np.nan)
         return {"remission": np.zeros(n, dtype=bool), "remission_onset_day": nan,
+                "remission_loss_day": nan,
                 "relapse_day": nan, "progression_day": nan,
                 "score_name": np.full(n, "not modelled"), "score_baseline": nan,
                 "score_y1": nan, "score_y2": nan, "score_y5": nan}
@@ -104,6 +126,7 @@ def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.nd
     remission = np.where(np.isnan(y["score_y1"]), False, remission)
     out = {"remission": remission.astype(bool),
            "remission_onset_day": remission_onset_day(dm, times, obs, params),
+           "remission_loss_day": remission_loss_day(dm, times, obs, params),
            "relapse_day": relapse_day,
            "progression_day": progression_day, "score_name": np.full(n, dm.score_name),
            "score_baseline": s0, **y}
