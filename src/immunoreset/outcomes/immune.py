@@ -69,21 +69,15 @@ def immune_outcomes(times: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]
     }
 
 
-def remission_onset_day(dm, times: np.ndarray, obs: np.ndarray, params: ParameterSet
-                        ) -> np.ndarray:
-    """First grid day after infusion (or the first comparator dose) on which the score meets
-    the disease's remission criterion (e.g. insulin requirement below the stopping threshold
-    in T1D, CDAI < 150 in Crohn's, mRSS 25 % below baseline in SSc); NaN if never within the
-    horizon, or for a disease whose criterion holds from day 0 (MS)."""
-    return _remission_days(dm, times, obs, params)[0]
-
-
-def remission_loss_day(dm, times: np.ndarray, obs: np.ndarray, params: ParameterSet
-                       ) -> np.ndarray:
-    """First grid day after the remission onset on which the score no longer meets the
-    remission criterion (e.g. insulin restarted in T1D, CDAI back to 150 or more in Crohn's);
-    NaN if the remission holds to the horizon, never began, or the disease has no onset."""
-    return _remission_days(dm, times, obs, params)[1]
+def remission_days(dm, times: np.ndarray, obs: np.ndarray, params: ParameterSet
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(onset, loss)`` days of the disease's remission criterion. Onset: first grid day
+    after infusion (or the first comparator dose) on which the score meets it (e.g. insulin
+    requirement below the stopping threshold in T1D, CDAI < 150 in Crohn's, mRSS 25 % below
+    baseline in SSc). Loss: first grid day after the onset on which it fails again (e.g.
+    insulin restarted). NaN if never within the horizon, or for a disease whose criterion
+    holds from day 0 (MS)."""
+    return _remission_days(dm, times, obs, params)
 
 
 def _remission_days(dm, times: np.ndarray, obs: np.ndarray, params: ParameterSet
@@ -122,11 +116,11 @@ def disease_outcomes(disease: str, modelled: bool, times: np.ndarray, obs: np.nd
     y = {k: value_at(times, obs, d, OBS_SCORE) for k, d in
          (("score_y1", 365.0), ("score_y2", 730.0), ("score_y5", 1826.0))}
     progressed_y1 = progression_day <= 365.0
+    onset, loss = remission_days(dm, times, obs, params)
     remission = dm.remission(s0, y["score_y1"], progressed_y1, params)
     remission = np.where(np.isnan(y["score_y1"]), False, remission)
     out = {"remission": remission.astype(bool),
-           "remission_onset_day": remission_onset_day(dm, times, obs, params),
-           "remission_loss_day": remission_loss_day(dm, times, obs, params),
+           "remission_onset_day": onset, "remission_loss_day": loss,
            "relapse_day": relapse_day,
            "progression_day": progression_day, "score_name": np.full(n, dm.score_name),
            "score_baseline": s0, **y}
