@@ -145,6 +145,26 @@ def test_more_than_90_percent_of_the_preexisting_repertoire_removed(params, tbi)
     assert np.nanmedian(tbi["preexisting_memory_removed_day365"]) > beam
 
 
+def test_ssc_responders_have_lower_early_cd4(params):
+    # SSc responders had significantly lower CD4 T cells at months 1 and 3 after aHSCT than
+    # non-responders (Tuebingen cohort, n = 32, Arthritis Res Ther 2024, doi
+    # 10.1186/s13075-024-03300-1); non-responders reconstituted CD4 faster (Farge D et al.
+    # Arthritis Rheum 2005). Direction only: in the model the patients whose conditioning
+    # spared more T cells also keep more autoreactive memory.
+    c = ir.sample_cohort("systemic_sclerosis", 300, seed=21)
+    r = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), horizon_days=1.1 * 365.25,
+                    params=params, save=ir.SaveSpec(variables=("cd4",), max_patients=300,
+                                                    day_max=100.0))
+    o = r.outcomes.sort("patient_id")
+    responder = o["remission"].to_numpy()
+    alive = ~(o["death_day"].to_numpy() <= 365.0)
+    assert 10 <= np.sum(~responder & alive) and 10 <= np.sum(responder & alive)
+    cd4 = r.trajectories.filter(pl.col("variable") == "cd4")
+    for day in (30.0, 90.0):
+        x = cd4.filter(pl.col("day") == day).sort("patient_id")["value"].to_numpy()
+        assert np.median(x[responder & alive]) < 0.5 * np.median(x[~responder & alive])
+
+
 def test_cd4_recovery_falls_with_age(params):
     # CD4 at 12 months inversely related to age (Blood 2000;96:754, rho = -0.78); relapse
     # compared with the age effect on treatment-related death switched off, so that deaths

@@ -75,3 +75,39 @@ def test_remission_loss_follows_its_onset(params):
                      ir.Protocol(regimen="cy200_ratg"), horizon_days=60,
                      params=params).outcomes
     assert ms["remission_loss_day"].is_nan().all()
+
+
+def test_sustained_remission_run_on_handmade_criterion():
+    from immunoreset.outcomes.immune import _sustained_days
+
+    t = np.array([1.0, 100.0, 268.0, 275.0, 300.0, 365.0, 400.0])
+    ok = np.array([
+        [False, True, True, True, True, True, False],    # from day 100: 265 days
+        [True, True, False, True, True, True, True],     # broken at 268: run from 275, 90 days
+        [True, True, True, True, True, False, True],     # not in remission at 1 year: 0
+        [True, True, True, True, True, True, True],      # never broken: from the first day
+    ])
+    np.testing.assert_array_equal(_sustained_days(t, ok, 365.0), [265.0, 90.0, 0.0, 364.0])
+    # a horizon that ends before 1 year has no value
+    assert np.isnan(_sustained_days(t[:4], ok[:, :4], 365.0)).all()
+
+
+def test_sustained_remission_column(params):
+    # Crohn's after HSCT: a remission at 1 year has held for some time; none without one
+    c = ir.sample_cohort("crohns_disease", 60, seed=4)
+    o = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), horizon_days=1.1 * 365.25,
+                    params=params).outcomes
+    run = o["remission_sustained_days_y1"].to_numpy()
+    rem = o["remission"].to_numpy()
+    alive = ~(o["death_day"].to_numpy() <= 365.0)
+    assert np.isnan(run[~alive]).all()  # a read-out at 1 year, missing after death
+    run, rem, onset = run[alive], rem[alive], o["remission_onset_day"].to_numpy()[alive]
+    assert (run >= 0).all() and (run < 365).all()
+    assert (run[rem] > 0).all()
+    held = run > 0
+    assert (365.0 - run[held] >= onset[held] - 1e-9).all()  # the run starts at or after onset
+    # MS has no onset (the criterion holds from day 0): no run either
+    ms = ir.simulate(ir.sample_cohort("multiple_sclerosis", 3, seed=1),
+                     ir.Protocol(regimen="cy200_ratg"), horizon_days=400,
+                     params=params).outcomes
+    assert ms["remission_sustained_days_y1"].is_nan().all()

@@ -31,6 +31,25 @@ def _free(population: ir.Population, protocol: ir.Protocol, years: float,
     return float(np.mean(event > years * 365.25))
 
 
+def _relapsing(protocol: ir.Protocol, years: float) -> dict[str, float]:
+    """Relapsing-MS durability read-outs at ``years`` (MIST-like population): free of
+    clinical relapse, of new MRI lesions, NEDA-3 (alive and free of relapse, new lesion
+    and sustained progression; the HALT-MS event-free survival), and alive without
+    sustained EDSS progression."""
+    cohort = ir.sample_cohort(ir.Population(disease=MS), N, seed=SEED)
+    o = ir.simulate(cohort, protocol, horizon_days=years * 365.25).outcomes
+    t = years * 365.25
+    death = np.nan_to_num(o["death_day"].to_numpy(), nan=np.inf)
+
+    def free(col: str) -> float:
+        day = np.nan_to_num(o[col].to_numpy(), nan=np.inf)
+        return float(np.mean(np.fmin(day, death) > t))
+
+    neda = o[f"neda3_y{int(years)}"].to_numpy() if years in (1, 2, 5) else np.full(N, np.nan)
+    return {"relapse": free("clinical_relapse_day"), "mri": free("new_mri_lesion_day"),
+            "neda": float(np.nanmean(neda)), "pfs": free("progression_day")}
+
+
 def main() -> None:
     rows = [
         ("ORATORIO placebo (PPMS): progressed by 2.3 y", 0.357,
@@ -54,6 +73,22 @@ def main() -> None:
         ("Nash 2003 (all progressive): progressed by 3 y (TBI/Cy/ATG)", 0.27,
          1 - _free(ir.Population(disease=MS, progressive_fraction=1.0, score_baseline_mean=6.5),
                    ir.Protocol(regimen="cy_tbi_atg"), 3, True)),
+    ]
+    # Relapsing-MS durability (published figures not in ../shared/evidence; none used in a
+    # fit). HALT-MS: Nash RA et al. Neurology 2017;88:842 (BEAM + rATG, CD34-selected,
+    # n = 24, 5 years). Burt 2021: Burt RK et al. J Neurol 2021 (Cy 200 + rATG, unselected,
+    # 414 RRMS). Sormani MP et al. Neurology 2017;88:2115 (meta-analysis of 15 studies,
+    # mixed regimens and phenotypes: indicative only).
+    halt = _relapsing(ir.Protocol(regimen="beam_atg", cd34_selection=True), 5)
+    nw5 = _relapsing(ir.Protocol(regimen="cy200_ratg_assist"), 5)
+    nw2 = _relapsing(ir.Protocol(regimen="cy200_ratg_assist"), 2)
+    rows += [
+        ("HALT-MS (RRMS): relapse-free 5 y", 0.869, halt["relapse"]),
+        ("HALT-MS (RRMS): free of new MRI activity 5 y", 0.863, halt["mri"]),
+        ("HALT-MS (RRMS): event-free (NEDA-3) 5 y", 0.692, halt["neda"]),
+        ("Burt 2021 RRMS: relapse-free 5 y (Cy 200 + rATG)", 0.801, nw5["relapse"]),
+        ("Sormani 2017 meta-analysis: NEDA 2 y (Cy 200 + rATG here)", 0.83, nw2["neda"]),
+        ("Sormani 2017 meta-analysis: NEDA 5 y (Cy 200 + rATG here)", 0.67, nw5["neda"]),
     ]
     print(f"{'check':70s} {'published':>9s} {'simulated':>9s}")
     for name, pub, sim in rows:

@@ -98,6 +98,9 @@ IMMUNE_OUTCOME_UNITS: Final = {
     "remission_loss_day": "day (first day after the remission onset that the score no longer "
                           "meets the remission criterion, e.g. insulin restarted in T1D; NaN "
                           "if it holds, or never began; weekly grid after day 100)",
+    "remission_sustained_days_y1": "days (unbroken run of the remission criterion up to 1 "
+                                   "year, 0 if it does not hold at 1 year; weekly grid: "
+                                   ">= 90 is 'sustained for 3 months'; NaN for MS)",
     "relapse_day": "day (autoreactive activity back to the relapse threshold; NaN if none)",
     "progression_day": "day (disease progression event, e.g. organ failure in SSc; NaN if none)",
     "score_name": "name of the disease activity score",

@@ -53,7 +53,8 @@ _AFTER_DEATH_DAYS = ("relapse_day", "score_relapse_day", "progression_day", "org
 _SCORE_DAYS = (("score_y1", 365.0), ("score_y2", 730.0), ("score_y5", 1826.0),
                ("cd4_per_uL_day365", 365.0), ("cd4_per_uL_day730", 730.0),
                ("trec_ratio_day730", 730.0), ("repertoire_overlap_day365", 365.0),
-               ("preexisting_memory_removed_day365", 365.0))
+               ("preexisting_memory_removed_day365", 365.0),
+               ("remission_sustained_days_y1", 365.0))
 
 
 def _fatal_after(day: np.ndarray, u: np.ndarray, share: float | np.ndarray, lag: float
