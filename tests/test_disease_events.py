@@ -150,3 +150,33 @@ def test_cumulative_activity_is_the_trapezoid():
     t, cum = cumulative_activity(times, obs)
     np.testing.assert_allclose(t, [0, 1, 3])
     np.testing.assert_allclose(cum[0], [0.0, 2.0, 6.0])
+
+
+def test_lesions_fall_more_steeply_than_relapses(params):
+    # AFFIRM and FREEDOMS: new T2 lesions fall more than relapses under the same treatment
+    # (rate ratios 0.17 vs 0.32 and 0.26 vs 0.45) -> lesion intensity ~ I^1.6, relapses ~ I
+    n = MS.event_exponent(params, "new_mri_lesion")
+    assert MS.event_exponent(params, "clinical_relapse") == 1.0
+    assert 1.5 <= n <= 1.75
+    times = np.arange(0.0, 731.0)
+    m = 3000
+    mean = {}
+    for level in (1.0, 0.4):
+        out = disease_event_outcomes(MS, times, _synthetic(m, level, times),
+                                     death_day=np.full(m, np.nan),
+                                     progression_day=np.full(m, np.nan), horizon_days=730.0,
+                                     seed=2, patient_ids=np.arange(m), params=params)
+        mean[level] = {e: np.mean(out[f"{e}_count_y2"]) for e in ("clinical_relapse",
+                                                                    "new_mri_lesion")}
+    relapse = mean[0.4]["clinical_relapse"] / mean[1.0]["clinical_relapse"]
+    lesion = mean[0.4]["new_mri_lesion"] / mean[1.0]["new_mri_lesion"]
+    assert relapse == pytest.approx(0.4, rel=0.1)
+    assert lesion == pytest.approx(0.4 ** n, rel=0.1)
+
+
+def test_cumulative_activity_with_exponent_and_scale():
+    times = np.array([0.0, 1.0, 3.0])
+    obs = _synthetic(2, np.array([1.0, 4.0, 0.0]), times)
+    _, cum = cumulative_activity(times, obs, exponent=0.5, scale=np.array([1.0, 0.25]))
+    np.testing.assert_allclose(cum[0], [0.0, 1.5, 3.5])   # sqrt: 1, 2, 0
+    np.testing.assert_allclose(cum[1], [0.0, 0.75, 1.75])  # sqrt(0.25 I): 0.5, 1, 0

@@ -18,7 +18,8 @@ adds only its own layer, with its numbers in ``data/parameters.yaml`` under
   1-year score must also be below it (above it when higher is better), e.g. DAS28 < 2.6;
 * for each recurrent clinical event the module declares (:class:`ActivityEvent`, e.g. MS
   relapses and new MRI lesions, SLE renal flares): ``<event>.rate_per_year`` — the event
-  rate at the pre-transplant activity — and, once per disease with events,
+  rate at the pre-transplant activity —, optionally ``<event>.activity_exponent`` (the
+  intensity goes as the activity to that power; default 1) and, once per disease with events,
   ``event_frailty_shape`` — the shape of the patient's gamma frailty (mean 1) shared by
   all its events (over-dispersed counts; patients who relapse more also have more lesions).
 
@@ -290,6 +291,12 @@ class DiseaseModel:
         """Exponent ``n`` of the progression hazard ``h·I^n`` (1: proportional to activity;
         optional, a disease without ``progression_activity_exponent`` uses 1)."""
         key = f"disease.{self.id}.progression_activity_exponent"
+        return params.value(key) if key in params else 1.0
+
+    def event_exponent(self, params: ParameterSet, event_id: str) -> float:
+        """Exponent ``n_e`` of a recurrent event's intensity ``λ_e·G·(c·I)^n_e`` (optional
+        ``<event>.activity_exponent``, default 1: proportional to the activity)."""
+        key = f"disease.{self.id}.{event_id}.activity_exponent"
         return params.value(key) if key in params else 1.0
 
     def score_criterion(self, s0: np.ndarray, s: np.ndarray, params: ParameterSet

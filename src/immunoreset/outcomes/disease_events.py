@@ -2,15 +2,17 @@
 
 A disease module declares its recurrent events (:class:`~immunoreset.diseases.base.ActivityEvent`:
 MS clinical relapses and new MRI lesions, SLE renal flares, …). After infusion each event is a
-Poisson process with intensity ``λ_e·G·c·I(t)``: ``λ_e = disease.<id>.<event>.rate_per_year`` is
-the rate at the pre-transplant activity (``I = 1``), ``I(t)`` the simulated autoreactive
-activity relative to that level, and ``G ~ Gamma(k, 1/k)`` the patient's frailty (mean 1,
+Poisson process with intensity ``λ_e·G·(c·I(t))^n_e``: ``λ_e = disease.<id>.<event>.rate_per_year``
+is the rate at the pre-transplant activity (``I = 1``), ``I(t)`` the simulated autoreactive
+activity relative to that level, ``n_e`` the event's optional ``activity_exponent`` (default 1;
+MS new MRI lesions 1.6: lesions fall more steeply than relapses when the activity falls),
+and ``G ~ Gamma(k, 1/k)`` the patient's frailty (mean 1,
 ``k = disease.<id>.event_frailty_shape``), shared by all the disease's events, so counts are
 over-dispersed (negative binomial at constant activity) and correlated; ``c`` is 1, or
 ``disease.<id>.progressive.activity_factor`` for a patient with the progressive phenotype.
 
-Event times are drawn by time rescaling: with ``Λ(t) = λ_e·G·∫₀ᵗ I`` (trapezoid on the output
-grid: daily to day 100, weekly after), the events are ``Λ⁻¹(E₁), Λ⁻¹(E₁+E₂), …`` for unit
+Event times are drawn by time rescaling: with ``Λ(t) = λ_e·G·∫₀ᵗ (c·I)^n_e`` (trapezoid on
+the output grid: daily to day 100, weekly after), the events are ``Λ⁻¹(E₁), Λ⁻¹(E₁+E₂), …`` for unit
 exponentials ``Eⱼ``. The frailty and the gaps come from the patient's own stream
 (``streams.DISEASE_EVENTS``), so a patient's events do not depend on the batch or the worker.
 Nothing happens after death or beyond the horizon.
@@ -29,11 +31,17 @@ _DAYS_PER_YEAR = 365.25
 _BLOCK = 32  # exponential gaps drawn at a time
 
 
-def cumulative_activity(times: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(days ≥ 0, ∫₀ᵗ I dt per patient)`` on the output grid (activity-days)."""
+def cumulative_activity(times: np.ndarray, obs: np.ndarray, exponent: float = 1.0,
+                        scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(days ≥ 0, ∫₀ᵗ (c·I)^n dt per patient)`` on the output grid (activity-days; ``c`` =
+    ``scale`` per patient, default 1; ``n`` = ``exponent``)."""
     post = times >= 0.0
     t = times[post]
     a = np.maximum(np.nan_to_num(obs[:, post, OBS_ACT], nan=0.0), 0.0)
+    if scale is not None:
+        a = a * np.asarray(scale, float)[:, None]
+    if exponent != 1.0:
+        a = a ** exponent
     inc = 0.5 * (a[:, 1:] + a[:, :-1]) * np.diff(t)[None, :]
     return t, np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(inc, axis=1)], axis=1)
 
@@ -72,8 +80,10 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
     n = obs.shape[0]
     if not dm.events:
         return {}
-    t, cum = cumulative_activity(times, obs)
-    cum = cum * dm.inflammation_scale(params, progressive, n)[:, None]
+    scale = dm.inflammation_scale(params, progressive, n)
+    cums = {}
+    for e in dm.events:
+        t, cums[e.id] = cumulative_activity(times, obs, dm.event_exponent(params, e.id), scale)
     k = dm.p(params, "event_frailty_shape")
     rates = [dm.p(params, f"{e.id}.rate_per_year") / _DAYS_PER_YEAR for e in dm.events]
     end = np.minimum(np.where(np.isnan(death_day), np.inf, death_day), horizon_days)
@@ -84,7 +94,7 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
         rng = st.patient_generator(seed, int(patient_ids[i]), st.DISEASE_EVENTS)
         g = rng.gamma(k, 1.0 / k)
         for e, rate in zip(dm.events, rates, strict=True):
-            ev = _event_times(rng, t, rate * g * cum[i], float(end[i]))
+            ev = _event_times(rng, t, rate * g * cums[e.id][i], float(end[i]))
             if ev.size:
                 first[e.id][i] = ev[0]
             for y in EVENT_YEARS:
