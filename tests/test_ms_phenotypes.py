@@ -179,3 +179,31 @@ def test_screening_on_the_phenotype():
     assert not res.patients["progressive"].any()
     crit = next(c for c in res.flow["criteria"] if c["criterion"] == "progressive <= 0")
     assert crit["applied"] and crit["n_failed"] == res.flow["screened"] - 14 > 0
+
+
+def test_ms_autoreactive_dynamics_are_slower_than_the_shared_rate(params):
+    # disease.multiple_sclerosis.autoreactive_turnover_factor (0.7, calibrated to MIST):
+    # the MS autoreactive families regrow more slowly after HSCT than at the shared CD4-memory
+    # rate, while an untreated patient stays at the pre-transplant activity either way
+    from immunoreset.engine import layout as L
+    from immunoreset.engine.assemble import assemble
+
+    key = "disease.multiple_sclerosis.autoreactive_turnover_factor"
+    assert params.value(key) < 1.0
+    shared = params.evolve(**{key: 1.0})
+    c = ir.sample_cohort(MS, 120, seed=8)
+    hsct = ir.Protocol(regimen="cy200_ratg_assist")
+    p_ms = assemble(c, hsct, params).p
+    assert np.allclose(p_ms[:, L.AUTO_DELTA], params.value(key) * p_ms[:, L.M4_DEATH])
+    ssc = assemble(ir.sample_cohort("systemic_sclerosis", 5, seed=8), hsct, params).p
+    assert np.allclose(ssc[:, L.AUTO_DELTA], ssc[:, L.M4_DEATH])  # no factor: shared rate
+    slow = ir.simulate(c, hsct, horizon_days=3 * 365.25, params=params).outcomes
+    fast = ir.simulate(c, hsct, horizon_days=3 * 365.25, params=shared).outcomes
+    assert np.mean(np.isfinite(slow["relapse_day"].to_numpy())) < \
+        np.mean(np.isfinite(fast["relapse_day"].to_numpy()))
+    # the untreated course sits at the pre-transplant equilibrium, which the rate leaves alone
+    few = ir.sample_cohort(MS, 20, seed=8)
+    none = ir.Protocol(comparator="no_treatment")
+    y1 = [ir.simulate(few, none, horizon_days=365.25, params=pset).outcomes["score_y1"]
+          .to_numpy() for pset in (params, shared)]
+    np.testing.assert_allclose(y1[0], y1[1], rtol=1e-6)

@@ -369,7 +369,8 @@ def _autoimmune_parameters(p: np.ndarray, y0: np.ndarray, v, params: ParameterSe
     share = size / size.sum(axis=1, keepdims=True)
     total = counts["cd4_memory"] * v(f"{au}.load_fraction_of_cd4_memory")
     nu = v(f"{au}.thymic_precursor_rate")
-    e, k = baseline_clones(r0, share, total, nu * p[:, L.THY_OUT], p[:, L.M4_DEATH])
+    p[:, L.AUTO_DELTA] = p[:, L.M4_DEATH] * _autoreactive_turnover_factor(params, cohort)
+    e, k = baseline_clones(r0, share, total, nu * p[:, L.THY_OUT], p[:, L.AUTO_DELTA])
     tau = params.value(f"{au}.resident_time_constant")
     res = params.value(f"{au}.resident_fraction_max") * \
         (1.0 - np.exp(-cohort.disease_duration_years / tau))
@@ -386,6 +387,16 @@ def _autoimmune_parameters(p: np.ndarray, y0: np.ndarray, v, params: ParameterSe
     p[:, L.AUTO_BOTTLENECK] = params.value(f"{au}.bottleneck_day")
     p[:, L.D_REMIT] = params.value(f"{au}.remission_threshold")
     p[:, L.D_RELAPSE] = params.value(f"{au}.relapse_threshold")
+
+
+def _autoreactive_turnover_factor(params: ParameterSet, cohort: Cohort) -> float:
+    """The disease's own turnover of its autoreactive effector memory relative to CD4
+    memory (``disease.<id>.autoreactive_turnover_factor``; 1 where a disease sets none)."""
+    try:
+        key = f"disease.{disease_model(cohort.disease).id}.autoreactive_turnover_factor"
+    except (KeyError, ImportError, ValueError):
+        return 1.0
+    return params.value(key) if key in params else 1.0
 
 
 def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, cohort: Cohort,

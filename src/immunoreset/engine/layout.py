@@ -165,6 +165,7 @@ TREG_SUPP = _a()  # strength of Treg suppression
 TREG_REF = _a()  # baseline Tregs (cells/uL)
 T4C_REF = _a()  # baseline conventional CD4 (cells/uL)
 AUTO_REF = _a()  # baseline total autoreactive load (cells/uL)
+AUTO_DELTA = _a()  # turnover rate of the autoreactive families (1/day; the disease's own)
 # disease layer
 D_KIN, D_KOUT, D_SMAX, D_SFLOOR, D_DMG_RATE = _a(), _a(), _a(), _a(), _a()
 D_PROG_EXP = _a()  # exponent of activity in the progression hazard

@@ -8,7 +8,11 @@ limited by its own epitope (``A_j = 1/(1 + E_j/K_j)``), suppressed by Tregs
 Alexander & Wahl 2011: arbitrary-specificity Tregs raise the threshold) and accelerated
 by lymphopenia (``f(T)``, as all memory):
 
-``dE_j/dt = δ_M (R0_j Ψ A_j f(T) − 1) E_j + ν s_j σ(t) − m k(t) max(E_j − ρ_j E_j*, 0)``
+``dE_j/dt = δ_A (R0_j Ψ A_j f(T) − 1) E_j + ν s_j σ(t) − m k(t) max(E_j − ρ_j E_j*, 0)``
+
+with ``δ_A = φ_d δ_M``: the CD4-memory turnover times the disease's own factor
+(``disease.<id>.autoreactive_turnover_factor``, 1 if the disease sets none; MS 0.7). It sets
+how fast the families move, not where they settle.
 
 * baseline = chronic autoimmunity: ``E_j* = K_j (R0_j − 1)`` at ``Ψ = f = 1``;
 * conditioning, ATG and graft processing remove ``E_j`` down to a tissue-resident,
@@ -16,7 +20,7 @@ by lymphopenia (``f(T)``, as all memory):
   on the cells above it; ``m`` the memory kill factor);
 * small survivors go extinct with probability ``(1/R_eff)^n`` (linear birth–death;
   :func:`extinction_probability`), applied once at the bottleneck day by the engine;
-* survivors regrow at the slow memory rate δ_M(R_eff − 1): relapse after months–years;
+* survivors regrow at the slow memory rate δ_A(R_eff − 1): relapse after months–years;
 * the renewed thymus adds Tregs (tolerance: Ψ < 1 can push ``R_eff`` below 1) and a few
   new autoreactive precursors (``ν``).
 
@@ -61,7 +65,7 @@ def auto_rhs(y: np.ndarray, p: np.ndarray, k_t: float, s4: float, f4: float,
         r = effective_r(y, p, j, f4)
         # cells up to the resident niche rho_j * E_j* sit in tissue out of the drugs' reach
         exposed = max(e - p[L.AUTO_RES + j] * p[L.AUTO_SHARE + j] * p[L.AUTO_REF], 0.0)
-        dydt[L.AUTO0 + j] = p[L.M4_DEATH] * (r - 1.0) * e \
+        dydt[L.AUTO0 + j] = p[L.AUTO_DELTA] * (r - 1.0) * e \
             + p[L.AUTO_NU] * p[L.AUTO_SHARE + j] * s4 \
             - k_t * p[L.MEM_KILL] * exposed
         tot += max(e, 0.0)
