@@ -17,6 +17,7 @@ treatment-free survival counts death as an event. Research software, not a medic
 from __future__ import annotations
 
 import numpy as np
+from _table import Row, show
 
 import immunoreset as ir
 from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES
@@ -24,7 +25,10 @@ from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES
 N, SEED, FOLLOW_UP = 400, 11, 41 / 12 * 365.25
 
 
-def main() -> None:
+TITLE = "Brierley 2018 EBMT Crohn's registry (n = 82)"
+
+
+def rows() -> list[Row]:
     cohort = ir.sample_cohort(ir.Population(disease="crohns_disease", age_mean=30.0), N,
                               seed=SEED)
     o = ir.simulate(cohort, ir.Protocol(regimen="cy200_ratg", cd34_selection=False,
@@ -32,15 +36,16 @@ def main() -> None:
                     horizon_days=FOLLOW_UP).outcomes
     fail = np.nan_to_num(o["progression_day"].to_numpy(), nan=np.inf)
     death = np.nan_to_num(o["death_day"].to_numpy(), nan=np.inf)
-    rows = [("treatment-free survival at 1 year", 0.54, np.mean(np.fmin(fail, death) > 365.25)),
+    return [("treatment-free survival at 1 year", 0.54,
+             float(np.mean(np.fmin(fail, death) > 365.25))),
             ("never restarted therapy (median follow-up 41 months)", 0.27,
-             np.mean(~np.isfinite(fail))),
+             float(np.mean(~np.isfinite(fail)))),
             ("treatment-related death", 1 / 82,
-             np.mean(np.isin(o["death_cause"].to_numpy(), TREATMENT_RELATED_CAUSES)))]
-    print(f"{'Brierley 2018 EBMT Crohn registry (n = 82)':55s} {'published':>9s} "
-          f"{'simulated':>9s}")
-    for name, pub, sim in rows:
-        print(f"{name:55s} {pub:9.3f} {sim:9.3f}")
+             float(np.mean(np.isin(o["death_cause"].to_numpy(), TREATMENT_RELATED_CAUSES))))]
+
+
+def main() -> None:
+    show(TITLE, rows())
 
 
 if __name__ == "__main__":

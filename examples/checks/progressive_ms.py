@@ -14,6 +14,7 @@ these are model outputs under the stated assumptions, not predictions for a pati
 from __future__ import annotations
 
 import numpy as np
+from _table import Row, show
 
 import immunoreset as ir
 
@@ -50,8 +51,11 @@ def _relapsing(protocol: ir.Protocol, years: float) -> dict[str, float]:
             "neda": float(np.nanmean(neda)), "pfs": free("progression_day")}
 
 
-def main() -> None:
-    rows = [
+TITLE = "MS: progressive phenotype and relapsing durability"
+
+
+def rows() -> list[Row]:
+    out = [
         ("ORATORIO placebo (PPMS): progressed by 2.3 y", 0.357,
          1 - _free(ir.Population(disease=MS, progressive_fraction=1.0, age_mean=44.6,
                                  score_baseline_mean=4.7),
@@ -86,7 +90,8 @@ def main() -> None:
     beam = _relapsing(ir.Protocol(regimen="beam_atg"), 5)
     nw5 = _relapsing(ir.Protocol(regimen="cy200_ratg_assist"), 5)
     nw2 = _relapsing(ir.Protocol(regimen="cy200_ratg_assist"), 2)
-    rows += [
+    return [
+        *out,
         ("HALT-MS (RRMS): relapse-free 5 y", 0.869, halt["relapse"]),
         ("HALT-MS (RRMS): free of new MRI activity 5 y", 0.863, halt["mri"]),
         ("HALT-MS (RRMS): event-free (NEDA-3) 5 y", 0.692, halt["neda"]),
@@ -96,9 +101,10 @@ def main() -> None:
         ("Swedish registry RRMS: NEDA 5 y after Cy/ATG", 0.71, nw5["neda"]),
         ("Swedish registry RRMS: NEDA 5 y after BEAM/ATG (unselected)", 0.81, beam["neda"]),
     ]
-    print(f"{'check':70s} {'published':>9s} {'simulated':>9s}")
-    for name, pub, sim in rows:
-        print(f"{name:70s} {pub:9.3f} {sim:9.3f}")
+
+
+def main() -> None:
+    show(TITLE, rows())
 
 
 if __name__ == "__main__":

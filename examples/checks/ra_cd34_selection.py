@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from _table import Row, show
 from lifelines import KaplanMeierFitter
 
 import immunoreset as ir
@@ -32,10 +33,13 @@ N, SEED, H = 600, 11, 365.25
 SPEC = Path(__file__).resolve().parents[1] / "trials" / "snowden2004_ra.yaml"
 
 
-def main() -> None:
+TITLE = "Moore 2002 RA RCT, Cy 200 mg/kg alone (days; fractions)"
+
+
+def rows() -> list[Row]:
     cond = yaml.safe_load(SPEC.read_text())["arms"][0]["protocol"]["conditioning"]
     cohort = ir.sample_cohort(ir.Population(disease="rheumatoid_arthritis"), N, seed=SEED)
-    print(f"{'Moore 2002 RA RCT (Cy 200 mg/kg alone)':40s} {'published':>10s} {'simulated':>10s}")
+    out: list[Row] = []
     for selected, published in ((True, 147), (False, 201)):
         protocol = ir.Protocol(conditioning=cond, cd34_selection=selected, graft_source="pbsc",
                                mobilisation={"cyclophosphamide_g_per_m2": 2.0,
@@ -45,9 +49,15 @@ def main() -> None:
         event = np.isfinite(day)
         km = KaplanMeierFitter().fit(np.where(event, day, H), event)
         arm = "CD34-selected" if selected else "unmanipulated"
-        print(f"{'median days to recurrence, ' + arm:40s} {published:10d} "
-              f"{km.median_survival_time_:10.0f}")
-        print(f"{'  recurred by 1 year, ' + arm:40s} {'-':>10s} {event.mean():10.3f}")
+        out.append((f"median days to recurrence, {arm}", float(published),
+                    float(km.median_survival_time_)))
+        out.append((f"recurred by 1 year, {arm} (not published)", float("nan"),
+                    float(event.mean())))
+    return out
+
+
+def main() -> None:
+    show(TITLE, rows())
 
 
 if __name__ == "__main__":

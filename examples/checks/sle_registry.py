@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from _table import Row, show
 
 import immunoreset as ir
 from immunoreset.vocabulary import TREATMENT_RELATED_CAUSES
@@ -37,7 +38,10 @@ def _arm(cd34: bool, n: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return res.outcomes, res.trajectories
 
 
-def main() -> None:
+TITLE = "Jayne 2004 EBMT/EULAR SLE registry (n = 53)"
+
+
+def rows() -> list[Row]:
     n_sel = round(0.42 * N)
     remit, relapse, trm = [], [], []
     for cd34, n, seed in ((True, n_sel, SEED), (False, N - n_sel, SEED + 1)):
@@ -59,14 +63,15 @@ def main() -> None:
         remit.append(r)
         relapse.append(lost[r])
         trm.append(np.isin(o["death_cause"].to_numpy(), TREATMENT_RELATED_CAUSES))
-    rows = [("remission (SLEDAI < 3) by 6 months", 0.66, "52-80", np.mean(np.concatenate(remit))),
-            ("later relapse among those remissions", 0.32, "15-50",
-             np.mean(np.concatenate(relapse))),
-            ("procedure-related death", 0.12, "3-21", np.mean(np.concatenate(trm)))]
-    print(f"{'Jayne 2004 EBMT/EULAR SLE registry':45s} {'published':>9s} {'95 % CI':>8s} "
-          f"{'simulated':>9s}")
-    for name, pub, ci, sim in rows:
-        print(f"{name:45s} {pub:9.2f} {ci:>8s} {sim:9.3f}")
+    return [("remission (SLEDAI < 3) by 6 months (95 % CI 0.52-0.80)", 0.66,
+             float(np.mean(np.concatenate(remit)))),
+            ("later relapse among those remissions (0.15-0.50)", 0.32,
+             float(np.mean(np.concatenate(relapse)))),
+            ("procedure-related death (0.03-0.21)", 0.12, float(np.mean(np.concatenate(trm))))]
+
+
+def main() -> None:
+    show(TITLE, rows())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Research software, not a medical device.
 from __future__ import annotations
 
 import numpy as np
+from _table import Row, show
 
 import immunoreset as ir
 
@@ -28,14 +29,17 @@ def _free(o, years: float, events: tuple[str, ...]) -> float:
     return float(np.mean(t > years * 365.25))
 
 
-def main() -> None:
+TITLE = "SSc after TBI/Cy/ATG (SCOT, Nash 2007)"
+
+
+def rows() -> list[Row]:
     cohort = ir.sample_cohort("systemic_sclerosis", N, seed=SEED)
     horizon = 6 * 365.25
     tx = ir.simulate(cohort, ir.Protocol(regimen="cy_tbi_atg"), horizon_days=horizon).outcomes
     cy = ir.simulate(cohort, ir.Protocol(comparator="iv_cyclophosphamide_monthly"),
                      horizon_days=horizon).outcomes
     efs = ("death_day", "progression_day")
-    rows = [
+    return [
         ("SCOT HSCT: EFS 54 months (per protocol)", 0.79, _free(tx, 4.5, efs)),
         ("SCOT Cy: EFS 54 months (per protocol)", 0.50, _free(cy, 4.5, efs)),
         ("SCOT HSCT: EFS 72 months", 0.74, _free(tx, 6.0, efs)),
@@ -45,9 +49,10 @@ def main() -> None:
         ("Nash 2007 (n = 34): PFS 5 y (death, organ failure or relapse)", 0.64,
          _free(tx, 5.0, ("death_day", "progression_day", "relapse_day"))),
     ]
-    print(f"{'check':66s} {'published':>9s} {'simulated':>9s}")
-    for name, pub, sim in rows:
-        print(f"{name:66s} {pub:9.3f} {sim:9.3f}")
+
+
+def main() -> None:
+    show(TITLE, rows())
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ nearest 48 months in a living patient. Research software, not a medical device.
 from __future__ import annotations
 
 import numpy as np
+from _table import Row, show
 
 import immunoreset as ir
 from immunoreset.diseases import disease_model
@@ -35,7 +36,10 @@ from immunoreset.parameters import default_parameters
 N, SEED, MONTHS_48 = 400, 11, 4 * 365.25
 
 
-def main() -> None:
+TITLE = "D'Addio 2014 (n = 65, ATG + Cy); Gu (n = 28)"
+
+
+def rows() -> list[Row]:
     params = default_parameters()
     dm = disease_model("type1_diabetes")
     cohort = ir.sample_cohort(ir.Population(disease="type1_diabetes"), N, seed=SEED)
@@ -52,15 +56,15 @@ def main() -> None:
     alive = ~(o["death_day"].to_numpy() <= days[j])
     held = dm.score_criterion(s[:, 0], s[:, j], params) & alive
     early = o["remission_onset_day"].to_numpy() <= 182.0
-    rows = [("insulin independent within 6 months", 0.59, float(np.mean(early))),
+    return [("insulin independent within 6 months", 0.59, float(np.mean(early))),
             (f"insulin independent at 48 months (grid day {days[j]:.0f})", 0.32,
              float(np.mean(held))),
             ("Gu, no DKA: ever insulin independent by 19.3 months", 0.706,
              float(np.mean(o["remission_onset_day"].to_numpy() <= 19.3 / 12 * 365.25)))]
-    print(f"{'D’Addio 2014 (n = 65, ATG + Cy); Gu (n = 28)':52s} {'published':>9s} "
-          f"{'simulated':>9s}")
-    for name, pub, sim in rows:
-        print(f"{name:52s} {pub:9.2f} {sim:9.3f}")
+
+
+def main() -> None:
+    show(TITLE, rows())
 
 
 if __name__ == "__main__":
