@@ -287,17 +287,25 @@ class DiseaseModel:
         """Progression hazard per day at the pre-transplant activity."""
         return self.p(params, "progression_hazard") / 365.25
 
+    def optional(self, params: ParameterSet, key: str, default: float = 1.0) -> float:
+        """``disease.<id>.<key>`` where the disease sets it, else ``default``."""
+        name = f"disease.{self.id}.{key}"
+        return params.value(name) if name in params else default
+
     def progression_exponent(self, params: ParameterSet) -> float:
         """Exponent ``n`` of the progression hazard ``h·I^n`` (1: proportional to activity;
         optional, a disease without ``progression_activity_exponent`` uses 1)."""
-        key = f"disease.{self.id}.progression_activity_exponent"
-        return params.value(key) if key in params else 1.0
+        return self.optional(params, "progression_activity_exponent")
 
     def event_exponent(self, params: ParameterSet, event_id: str) -> float:
         """Exponent ``n_e`` of a recurrent event's intensity ``λ_e·G·(c·I)^n_e`` (optional
         ``<event>.activity_exponent``, default 1: proportional to the activity)."""
-        key = f"disease.{self.id}.{event_id}.activity_exponent"
-        return params.value(key) if key in params else 1.0
+        return self.optional(params, f"{event_id}.activity_exponent")
+
+    def autoreactive_rate_factor(self, params: ParameterSet) -> float:
+        """Speed of the disease's autoreactive families relative to CD4-memory turnover
+        (optional ``autoreactive_turnover_factor``, default 1: the shared rate)."""
+        return self.optional(params, "autoreactive_turnover_factor")
 
     def score_criterion(self, s0: np.ndarray, s: np.ndarray, params: ParameterSet
                         ) -> np.ndarray:

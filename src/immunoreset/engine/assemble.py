@@ -393,10 +393,10 @@ def _autoreactive_turnover_factor(params: ParameterSet, cohort: Cohort) -> float
     """The disease's own turnover of its autoreactive effector memory relative to CD4
     memory (``disease.<id>.autoreactive_turnover_factor``; 1 where a disease sets none)."""
     try:
-        key = f"disease.{disease_model(cohort.disease).id}.autoreactive_turnover_factor"
+        dm = disease_model(cohort.disease)
     except (KeyError, ImportError, ValueError):
         return 1.0
-    return params.value(key) if key in params else 1.0
+    return dm.autoreactive_rate_factor(params)
 
 
 def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, cohort: Cohort,
