@@ -121,8 +121,9 @@ def test_repertoire_overlap_falls_to_about_15_percent(params, astis):
     # EM CD4 repertoire overlap with pre-HSCT 26 % early, 15 % at 12 months
     # (Ruder J et al. Sci Transl Med 2022, MS aHSCT); tolerance 5-35 % at 1 year
     assert 0.05 <= np.nanmedian(astis["repertoire_overlap_day365"]) <= 0.35
-    # and it falls from early to 1 year (direction only: the simulated early overlap is far
-    # above 26 %, ~70 % at day 90 — a known miss, docs/model.md "Known misses")
+    # and it falls from early to 1 year (the decline is compared with Ruder's in
+    # test_em_overlap_declines_like_ruder_after_beam_atg; the absolute early overlap is a
+    # clonotype index with an unreported ceiling, docs/model.md "Known misses")
     c = ir.sample_cohort("systemic_sclerosis", 100, seed=17)
     r = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), horizon_days=400, params=params,
                     save=ir.SaveSpec(variables=("memory_old_fraction",), max_patients=100,
@@ -131,6 +132,29 @@ def test_repertoire_overlap_falls_to_about_15_percent(params, astis):
     early = np.nanmedian(tr.filter(pl.col("day") == 90.0)["value"].to_numpy())
     late = np.nanmedian(tr.filter(pl.col("day") == 365.0)["value"].to_numpy())
     assert late < 0.5 * early
+
+
+def test_em_overlap_declines_like_ruder_after_beam_atg(params):
+    # Ruder J et al. Sci Transl Med 2022 (27 MS patients, abstract): effector-memory CD4 TCR
+    # repertoire overlap with pre-aHSCT, median 26 % early and 15 % at 12 months, i.e. the
+    # overlap keeps 15/26 = 0.58 of its early value. The cohort was treated in Zurich, where
+    # every MS aHSCT used BEAM + ATG (Jelcic I, Martin R, MS State of the Art Symposium 2022,
+    # brainwork.md report). The overlap is a clonotype overlap between two blood samples,
+    # whose value for an unchanged repertoire (sampling ceiling) is not reported, so only
+    # its decline is compared with the model's share of CD4 memory descending from
+    # pre-transplant cells (overlap = ceiling x share). The early time point is not in the
+    # abstract: day 90 is used (the share is 0.97-1.0 before). Graft processing is not
+    # reported: unselected (the Zurich default is not verified). Tolerance 0.58 +/- 0.23.
+    c = ir.sample_cohort("multiple_sclerosis", 150, seed=17)
+    r = ir.simulate(c, ir.Protocol(regimen="beam_atg", cd34_selection=False), params=params,
+                    horizon_days=400,
+                    save=ir.SaveSpec(variables=("memory_old_fraction",), max_patients=150,
+                                     day_max=365.0))
+    tr = r.trajectories
+    early = np.nanmedian(tr.filter(pl.col("day") == 90.0)["value"].to_numpy())
+    late = np.nanmedian(tr.filter(pl.col("day") == 365.0)["value"].to_numpy())
+    assert early > 0.75  # "substantial survival of pre-aHSCT EM CD4 T cells early"
+    assert 0.35 <= late / early <= 0.81
 
 
 def test_more_than_90_percent_of_the_preexisting_repertoire_removed(params, tbi):
