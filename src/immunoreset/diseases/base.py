@@ -257,16 +257,20 @@ class DiseaseModel:
     def neurodegeneration(self, params: ParameterSet, progressive: np.ndarray | None, n: int
                           ) -> tuple[np.ndarray, np.ndarray]:
         """``(hazard per day, floor drift in score units per day)`` of the activity-independent
-        worsening of a progressive patient after day 0 (zero otherwise). The drift is the
-        hazard times ``progressive.score_step``, the score rise that defines one progression
-        event, so the expected score rise equals the expected progression events."""
-        h = np.zeros(n)
+        worsening after day 0: ``progressive.neurodegeneration_hazard`` for a progressive
+        patient, the optional ``relapsing.neurodegeneration_hazard`` (progression independent
+        of relapse activity, default 0) for a relapsing one, zero in a disease without a
+        progressive phenotype. The drift is the hazard times ``progressive.score_step``, the
+        score rise that defines one progression event, so the expected score rise equals the
+        expected progression events."""
+        if not self.progressive_phenotype:
+            return np.zeros(n), np.zeros(n)
+        h = np.full(n, self.optional(params, "relapsing.neurodegeneration_hazard", 0.0) / 365.25)
         if progressive is not None and np.any(progressive):
             self._check_progressive()
             h = np.where(progressive,
-                         self.p(params, "progressive.neurodegeneration_hazard") / 365.25, 0.0)
-        step = self.p(params, "progressive.score_step") if self.progressive_phenotype else 0.0
-        return h, h * step
+                         self.p(params, "progressive.neurodegeneration_hazard") / 365.25, h)
+        return h, h * self.p(params, "progressive.score_step")
 
     def score_rates(self, params: ParameterSet, s0: np.ndarray,
                     floor: np.ndarray | None = None) -> tuple[np.ndarray, float]:

@@ -35,6 +35,11 @@ reversible part ``reversible_score``, and the entry EDSS is higher
 (``score_baseline_mean/_sd``); (3) neurodegeneration that immune reset does not touch — an
 activity-independent progression hazard ``neurodegeneration_hazard`` after day 0 and a floor
 rising by ``neurodegeneration_hazard × score_step`` EDSS points a year.
+
+A *relapsing* patient carries a smaller activity-independent hazard of the same form,
+``relapsing.neurodegeneration_hazard`` (progression independent of relapse activity, PIRA,
+about 1.2 %/year in relapsing patients without inflammatory activity): after an immune reset
+that removes nearly all inflammation, this is most of the progression that remains.
 """
 
 from immunoreset.diseases.base import ActivityEvent, ActivityFree, DiseaseModel
