@@ -182,7 +182,8 @@ def test_screening_on_the_phenotype():
 
 
 def test_ms_autoreactive_dynamics_are_slower_than_the_shared_rate(params):
-    # disease.multiple_sclerosis.autoreactive_turnover_factor (0.7, calibrated to MIST):
+    # disease.multiple_sclerosis.autoreactive_turnover_factor (0.5, calibrated to MIST and
+    # Burt 2021):
     # the MS autoreactive families regrow more slowly after HSCT than at the shared CD4-memory
     # rate, while an untreated patient stays at the pre-transplant activity either way
     from immunoreset.engine import layout as L

@@ -11,7 +11,7 @@ by lymphopenia (``f(T)``, as all memory):
 ``dE_j/dt = δ_A (R0_j Ψ A_j f(T) − 1) E_j + ν s_j σ(t) − m k(t) max(E_j − ρ_j E_j*, 0)``
 
 with ``δ_A = φ_d δ_M``: the CD4-memory turnover times the disease's own factor
-(``disease.<id>.autoreactive_turnover_factor``, 1 if the disease sets none; MS 0.7). It sets
+(``disease.<id>.autoreactive_turnover_factor``, 1 if the disease sets none; MS 0.5). It sets
 how fast the families move, not where they settle.
 
 * baseline = chronic autoimmunity: ``E_j* = K_j (R0_j − 1)`` at ``Ψ = f = 1``;
