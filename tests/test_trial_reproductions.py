@@ -114,3 +114,16 @@ def test_single_arm_cohorts_improve_after_transplant(tmp_path):
     assert _estimate(t1d, "insulin_free", "hsct", 1.0) > 0.3
     ra = run_trial(_scaled("snowden2004_ra", tmp_path), seed=1)
     assert _estimate(ra, "das28_change_1y", "hsct", 1.0) < 0.0
+
+
+def test_relapsing_ms_remission_outlasts_progression_free_of_relapse(tmp_path):
+    # Burt 2021 (414 RRMS after non-myeloablative HSCT, J Neurol): most patients are still
+    # relapse-free at 5 years (80.1 %) and progression-free at 4 years (95 %), and EDSS
+    # improves at 1 year (3.87 -> 2.51). Directions and broad ranges only: relapse-free
+    # 0.6-0.95 at 5 years, more patients progression-free at 4 years than relapse-free
+    # at 5, EDSS lower at 1 year.
+    res = run_trial(_spec("burt2021_rrms"), seed=2)
+    rfs = _estimate(res, "relapse_free_survival", "hsct", 5.0)
+    assert 0.6 <= rfs <= 0.95
+    assert _estimate(res, "progression_free_survival", "hsct", 4.0) > rfs
+    assert _estimate(res, "edss_change_1y", "hsct", 1.0) < 0.0
