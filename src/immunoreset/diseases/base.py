@@ -263,11 +263,12 @@ class DiseaseModel:
         progressive phenotype. The drift is the hazard times ``progressive.score_step``, the
         score rise that defines one progression event, so the expected score rise equals the
         expected progression events."""
+        if progressive is not None and np.any(progressive):
+            self._check_progressive()
         if not self.progressive_phenotype:
             return np.zeros(n), np.zeros(n)
         h = np.full(n, self.optional(params, "relapsing.neurodegeneration_hazard", 0.0) / 365.25)
         if progressive is not None and np.any(progressive):
-            self._check_progressive()
             h = np.where(progressive,
                          self.p(params, "progressive.neurodegeneration_hazard") / 365.25, h)
         return h, h * self.p(params, "progressive.score_step")
