@@ -117,6 +117,16 @@ def test_nk_cells_recover_by_about_one_month(tbi):
     assert nk < np.nanmedian(tbi["b_recovery_day"])
 
 
+def _old_memory_share(params, pop, n, kw, days=(90.0, 365.0)):
+    """Median share of CD4 memory descending from pre-transplant cells on ``days``."""
+    c = ir.sample_cohort(pop, n, seed=17)
+    tr = ir.simulate(c, ir.Protocol(**kw), horizon_days=400, params=params,
+                     save=ir.SaveSpec(variables=("memory_old_fraction",), max_patients=n,
+                                      day_max=max(days))).trajectories
+    return tuple(np.nanmedian(tr.filter(pl.col("day") == d)["value"].to_numpy())
+                 for d in days)
+
+
 def test_repertoire_overlap_falls_to_about_15_percent(params, astis):
     # EM CD4 repertoire overlap with pre-HSCT 26 % early, 15 % at 12 months
     # (Ruder J et al. Sci Transl Med 2022, MS aHSCT); tolerance 5-35 % at 1 year
@@ -124,13 +134,8 @@ def test_repertoire_overlap_falls_to_about_15_percent(params, astis):
     # and it falls from early to 1 year (the decline is compared with Ruder's in
     # test_em_overlap_declines_like_ruder_after_beam_atg; the absolute early overlap is a
     # clonotype index with an unreported ceiling, docs/model.md "Known misses")
-    c = ir.sample_cohort("systemic_sclerosis", 100, seed=17)
-    r = ir.simulate(c, ir.Protocol(regimen="cy200_ratg"), horizon_days=400, params=params,
-                    save=ir.SaveSpec(variables=("memory_old_fraction",), max_patients=100,
-                                     day_max=365.0))
-    tr = r.trajectories
-    early = np.nanmedian(tr.filter(pl.col("day") == 90.0)["value"].to_numpy())
-    late = np.nanmedian(tr.filter(pl.col("day") == 365.0)["value"].to_numpy())
+    early, late = _old_memory_share(params, "systemic_sclerosis", 100,
+                                    {"regimen": "cy200_ratg"})
     assert late < 0.5 * early
 
 
@@ -145,14 +150,8 @@ def test_em_overlap_declines_like_ruder_after_beam_atg(params):
     # pre-transplant cells (overlap = ceiling x share). The early time point is not in the
     # abstract: day 90 is used (the share is 0.97-1.0 before). Graft processing is not
     # reported: unselected (the Zurich default is not verified). Tolerance 0.58 +/- 0.23.
-    c = ir.sample_cohort("multiple_sclerosis", 150, seed=17)
-    r = ir.simulate(c, ir.Protocol(regimen="beam_atg", cd34_selection=False), params=params,
-                    horizon_days=400,
-                    save=ir.SaveSpec(variables=("memory_old_fraction",), max_patients=150,
-                                     day_max=365.0))
-    tr = r.trajectories
-    early = np.nanmedian(tr.filter(pl.col("day") == 90.0)["value"].to_numpy())
-    late = np.nanmedian(tr.filter(pl.col("day") == 365.0)["value"].to_numpy())
+    early, late = _old_memory_share(params, "multiple_sclerosis", 150,
+                                    {"regimen": "beam_atg", "cd34_selection": False})
     assert early > 0.75  # "substantial survival of pre-aHSCT EM CD4 T cells early"
     assert 0.35 <= late / early <= 0.81
 
