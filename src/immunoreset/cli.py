@@ -189,26 +189,41 @@ def validate(
     scale: Annotated[float, typer.Option(help="simulated size as a multiple of the published")]
     = 10.0,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
-    out: Annotated[Path, typer.Option(help="scorecard file")] = Path("docs/validation.md"),
+    out: Annotated[Path | None, typer.Option(
+        help="scorecard file [default: docs/validation.md, or runs/validate/validation.md "
+             "with --set]")] = None,
     complications_out: Annotated[Path | None, typer.Option(
-        help="complications calibration scorecard file (none: skip)")]
-    = Path("docs/complications_calibration.md"),
+        help="complications calibration scorecard file (none: skip) [default: "
+             "docs/complications_calibration.md, or under runs/validate/ with --set]")]
+    = None,
     complications_n: Annotated[int, typer.Option(
         help="virtual patients per complications setting")] = 1000,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE",
+        help="run with a parameter changed (repeatable; value in the unit `immunoreset params "
+             "NAME` shows); the scorecards then say so and go under runs/validate/ unless "
+             "--out is given")] = None,
 ) -> None:
     """Run every shipped published-trial reproduction and the complications calibration;
-    write both scorecards (reports, never hand-edited)."""
+    write both scorecards (reports, never hand-edited). With --set, the same scorecards for a
+    changed parameter set: a calibration scan with the shipped tools."""
     from immunoreset.outcomes.scorecard import write_scorecard
+    from immunoreset.parameters import shipped_parameters, using_parameters, with_overrides
     from immunoreset.trials.validate import validate as run_validation
 
-    if complications_out is not None and str(complications_out).lower() == "none":
+    folder = Path("runs/validate") if set_ else Path("docs")
+    out = out if out is not None else folder / "validation.md"
+    if complications_out is None:
+        complications_out = folder / "complications_calibration.md"
+    elif str(complications_out).lower() == "none":
         complications_out = None  # the documented way to skip it (not a file called 'none')
     try:
+        params = with_overrides(shipped_parameters(), set_ or [])
         if not (0 < scale <= 100):
             raise InputError("scale", scale, "(0, 100]")
         if not (20 <= complications_n <= 1_000_000):
             raise InputError("complications_n", complications_n, "[20, 1000000]")
-        with _progress() as prog:
+        with _progress() as prog, using_parameters(params):
             task = prog.add_task("trials", total=None)
             run_validation(scale=1.0 if quick else scale, seed=seed, out=out,
                            progress=lambda d, t: prog.update(task, completed=d, total=t))

@@ -68,12 +68,18 @@ def run(
              "Dask scheduler address such as tcp://host:8786")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an existing output directory")] =
     False,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE",
+        help="run with a parameter changed (repeatable; value in the unit `immunoreset params "
+             "NAME` shows; recorded in provenance.json)")] = None,
 ) -> None:
     """Run a trial; write endpoints.csv, patients.parquet, report.html, provenance.json."""
+    from immunoreset.parameters import shipped_parameters, using_parameters, with_overrides
     from immunoreset.trials.run import run_trial
     from immunoreset.trials.spec import load_spec
 
     try:
+        params = with_overrides(shipped_parameters(), set_ or [])
         s = load_spec(spec)
         if workers < 1:
             raise InputError("workers", workers, "an integer >= 1")
@@ -85,11 +91,11 @@ def run(
             raise InputError("seed", seed, "a non-negative integer")
         if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
             raise InputError("out", str(out), "a new or empty directory (or pass --overwrite)")
-        with _progress() as prog:
+        with _progress() as prog, using_parameters(params):
             task = prog.add_task(f"trial {s.name}", total=s.population.n)
             res = run_trial(s, seed=seed, workers=workers, scheduler=scheduler,
                             progress=lambda d, t: prog.update(task, completed=d, total=t))
-        res.write(out, overwrite=overwrite)
+            res.write(out, overwrite=overwrite)
     except InputError as exc:
         _fail(str(exc))
     f = res.flow

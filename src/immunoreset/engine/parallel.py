@@ -48,7 +48,7 @@ from typing import Any
 
 from immunoreset.engine.run import ChunkResult, run_chunk
 from immunoreset.errors import InputError, check_range
-from immunoreset.parameters import ParameterSet, default_parameters
+from immunoreset.parameters import ParameterSet, default_parameters, using_parameters
 from immunoreset.population import Cohort, Population, sample_cohort
 from immunoreset.population import streams as st
 from immunoreset.protocols.protocol import Protocol
@@ -238,15 +238,17 @@ def _run_chunk_task(ctx: _RunContext, task: ChunkTask) -> ChunkOutput:
     jit_s = _prepare_process(ctx.single_thread)
     t0 = time.perf_counter()
     c0 = time.process_time()
-    if task.cohort is not None:
-        cohort = task.cohort
-    else:
-        assert ctx.spec is not None
-        cohort = ctx.spec.sample(task.offset, task.n)
     params = ctx.params
-    res = run_chunk(cohort, ctx.protocol, params, horizon_days=ctx.horizon_days)
-    reduce = ctx.reduce or _keep
-    value = reduce(cohort, res, params, task.offset)
+    # the run's set is in force for the sampling and the reduction too, in whichever process
+    with using_parameters(params):
+        if task.cohort is not None:
+            cohort = task.cohort
+        else:
+            assert ctx.spec is not None
+            cohort = ctx.spec.sample(task.offset, task.n)
+        res = run_chunk(cohort, ctx.protocol, params, horizon_days=ctx.horizon_days)
+        reduce = ctx.reduce or _keep
+        value = reduce(cohort, res, params, task.offset)
     return ChunkOutput(index=task.index, offset=task.offset, n=task.n, value=value,
                        worker=f"{socket.gethostname()}:{os.getpid()}", jit_s=jit_s,
                        wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)

@@ -334,6 +334,15 @@ def render(rows: list[Row], *, n: int, seed: int) -> str:
         "(exact binomial for proportions). A miss is a finding about the model, not a bug "
         "to tune away per study.",
         "",
+    ]
+    from immunoreset.parameters import changed_parameters, default_parameters
+
+    changed = changed_parameters(default_parameters())
+    if changed:
+        lines += ["**Not the shipped model:** run with parameters changed from the shipped set "
+                  "(`--set`): " + "; ".join(f"`{k}` = {v:g} (shipped {b:g})"
+                                            for k, b, v in changed) + ".", ""]
+    lines += [
         "| study | endpoint | published | 95 % CI | simulated | sim. 95 % CI | inside | "
         "setting | note |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -364,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
 def write_scorecard(out: Path, *, n: int = 1000, seed: int = 20261126) -> str:
     """Run the scorecard and write it to ``out`` atomically; returns the Markdown."""
     text = render(scorecard(n, seed), n=n, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # atomic: never a half-written report

@@ -4,8 +4,14 @@ from immunoreset.parameters.registry import (
     Parameter,
     ParameterSet,
     Variability,
+    changed_parameters,
     default_parameters,
     load_parameters,
+    shipped_parameters,
+    using_parameters,
+    with_overrides,
 )
 
-__all__ = ["Parameter", "ParameterSet", "Variability", "default_parameters", "load_parameters"]
+__all__ = ["Parameter", "ParameterSet", "Variability", "changed_parameters",
+           "default_parameters", "load_parameters", "shipped_parameters", "using_parameters",
+           "with_overrides"]

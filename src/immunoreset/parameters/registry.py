@@ -14,14 +14,19 @@
       description: ...
 
 The registry is loaded once into frozen :class:`Parameter` objects; a modified set is a new
-:class:`ParameterSet` made with :meth:`ParameterSet.evolve`.
+:class:`ParameterSet` made with :meth:`ParameterSet.evolve` (or, from ``NAME=VALUE`` text, with
+:func:`with_overrides`). A run given no set explicitly uses :func:`default_parameters`: the
+shipped set, or the set put in force for a block with :func:`using_parameters` (how the CLI's
+``--set`` reaches every part of a trial: cohort, screening, simulation, read-outs).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -113,6 +118,11 @@ class ParameterSet(Mapping[str, Parameter]):
     origin: str = ""
     sha256: str = field(default="")
 
+    def __reduce__(self):
+        # the read-only mapping proxy does not pickle: a set travels as a plain dict (to
+        # worker processes) and is rebuilt read-only
+        return (_rebuild_set, (dict(self._params), self.origin, self.sha256))
+
     def __getitem__(self, key: str) -> Parameter:
         try:
             return self._params[key]
@@ -147,6 +157,10 @@ class ParameterSet(Mapping[str, Parameter]):
         w = word.lower()
         return [p for p in self._params.values()
                 if w in (p.name + " " + p.description + " " + p.source + " " + p.unit).lower()]
+
+
+def _rebuild_set(params: dict[str, Parameter], origin: str, sha256: str) -> ParameterSet:
+    return ParameterSet(MappingProxyType(params), origin=origin, sha256=sha256)
 
 
 def _parse_entry(name: str, raw: Mapping[str, object]) -> Parameter:
@@ -209,6 +223,64 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
 
 
 @lru_cache(maxsize=1)
-def default_parameters() -> ParameterSet:
+def shipped_parameters() -> ParameterSet:
     """The shipped parameter set (cached; it is immutable)."""
     return load_parameters()
+
+
+#: sets put in force by :func:`using_parameters`, innermost last (process-local)
+_IN_FORCE: list[ParameterSet] = []
+
+
+def default_parameters() -> ParameterSet:
+    """The set a run uses when given none: the innermost :func:`using_parameters` set, else
+    the shipped one."""
+    return _IN_FORCE[-1] if _IN_FORCE else shipped_parameters()
+
+
+@contextmanager
+def using_parameters(params: ParameterSet) -> Iterator[ParameterSet]:
+    """Put ``params`` in force for the block: everything that falls back on
+    :func:`default_parameters` uses it. Process-local; a chunked run puts its set in force in
+    each of its workers, so the result does not depend on where a chunk runs."""
+    if not isinstance(params, ParameterSet):
+        raise InputError("params", type(params).__name__, "a ParameterSet")
+    _IN_FORCE.append(params)
+    try:
+        yield params
+    finally:
+        _IN_FORCE.pop()
+
+
+def with_overrides(base: ParameterSet, pairs: Iterable[str]) -> ParameterSet:
+    """``base`` with ``NAME=VALUE`` pairs applied (values in the model unit that
+    ``immunoreset params NAME`` shows); an unknown name, a value that is not a number or one
+    outside the parameter's bounds is an :class:`InputError` naming it."""
+    changes: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError("set", pair, "NAME=VALUE")
+        if name not in base:
+            near = difflib.get_close_matches(name, list(base), n=3)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise InputError("set", name, "a parameter name listed by `immunoreset params`"
+                             + hint)
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError(f"set {name}", text, "a number") from None
+        if name in changes:
+            raise InputError("set", name, "each parameter at most once")
+        changes[name] = value
+    return base.evolve(**changes) if changes else base
+
+
+def changed_parameters(params: ParameterSet, base: ParameterSet | None = None
+                       ) -> list[tuple[str, float, float]]:
+    """``(name, base value, value)`` of every parameter whose value differs from ``base``
+    (default: the shipped set), sorted by name."""
+    base = base or shipped_parameters()
+    return sorted((k, base[k].value, p.value) for k, p in params.items()
+                  if k in base and base[k].value != p.value)

@@ -183,6 +183,12 @@ def _design(res: TrialResult) -> str:
         "source); this spec carries only what the paper reports about design and population.",
         "Event columns simulated today: " + (", ".join(sim_cols) if sim_cols else "none") + ".",
     ]
+    changed = (res.provenance.get("parameters") or {}).get("changed_from_shipped") or {}
+    if changed:
+        assumptions.insert(0, "<b>Not the shipped model:</b> run with parameters changed from "
+                           "the shipped set: " + "; ".join(
+                               f"{_e(k)} = {v['value']:g} (shipped {v['shipped']:g})"
+                               for k, v in sorted(changed.items())) + ".")
     return ("<h2>Design and assumptions</h2>" + _table(["item", "value"], rows)
             + _table(["arm", "allocation", "n in paper", "protocol", "randomisation to "
                       "day 0"], arms)

@@ -54,6 +54,12 @@ import polars as pl
 
 from immunoreset.errors import InputError
 from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
+from immunoreset.parameters import (
+    ParameterSet,
+    changed_parameters,
+    default_parameters,
+    using_parameters,
+)
 from immunoreset.population import Cohort, sample_cohort
 from immunoreset.population import streams as st
 from immunoreset.trials.endpoints import (
@@ -143,8 +149,11 @@ def model_simulator(cohort: Cohort, arm: ArmSpec, *, horizon_days: float, diseas
 
 
 def _call_chunk(simulator: ArmSimulator, cohort: Cohort, arm: ArmSpec, horizon_days: float,
-                disease: str) -> ArmSimulation:
-    return simulator(cohort, arm, horizon_days=horizon_days, disease=disease)
+                disease: str, params: ParameterSet) -> ArmSimulation:
+    # the caller's parameter set is in force here too (a worker process starts with the
+    # shipped one)
+    with using_parameters(params):
+        return simulator(cohort, arm, horizon_days=horizon_days, disease=disease)
 
 
 def _start_method() -> str:
@@ -158,10 +167,11 @@ def _run_custom(simulator: ArmSimulator, cohort: Cohort, arm: ArmSpec, *, horizo
     """A custom simulator over patient chunks, in this process or on ``workers`` processes."""
     n = len(cohort)
     chunks = [cohort.take(slice(s, min(n, s + chunk_size))) for s in range(0, n, chunk_size)]
+    params = default_parameters()
     if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=workers,
                                  mp_context=mp.get_context(_start_method())) as pool:
-            futures = [pool.submit(_call_chunk, simulator, c, arm, horizon_days, disease)
+            futures = [pool.submit(_call_chunk, simulator, c, arm, horizon_days, disease, params)
                        for c in chunks]
             parts = []
             for f, c in zip(futures, chunks, strict=True):
@@ -171,7 +181,7 @@ def _run_custom(simulator: ArmSimulator, cohort: Cohort, arm: ArmSpec, *, horizo
     else:
         parts = []
         for c in chunks:
-            parts.append(_call_chunk(simulator, c, arm, horizon_days, disease))
+            parts.append(_call_chunk(simulator, c, arm, horizon_days, disease, params))
             if progress:
                 progress(len(c), n)
     missing = [p for p in parts if p.outcomes is None]
@@ -202,14 +212,13 @@ def baseline_scores(cohort: Cohort) -> np.ndarray | None:
     outcome table), or ``None`` when the disease has no score model.
 
     Drawn by the engine's own :func:`immunoreset.engine.assemble.baseline_scores` from slot
-    ``EV_SCORE`` of the patient's EVENTS stream with the shipped parameters, unless the
+    ``EV_SCORE`` of the patient's EVENTS stream with the parameters in force, unless the
     cohort records them (``extra['score_baseline']``: a study's own entry-score
     distribution); ``tests/test_trial_design.py`` checks the two agree patient by patient.
     """
     from immunoreset.diseases import disease_model
     from immunoreset.engine.assemble import EV_SCORE
     from immunoreset.engine.assemble import baseline_scores as draw_scores
-    from immunoreset.parameters import default_parameters
 
     params = default_parameters()
     try:
@@ -515,6 +524,8 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
     if scheduler is not None and simulator is not None:
         raise InputError("scheduler", scheduler, "None with a custom simulator")
 
+    params = default_parameters()  # the set in force for the whole trial
+    changed = changed_parameters(params)
     screen = _screen(spec, seed)
     cohort = screen.cohort
     alloc = randomise(spec, seed, cohort)
@@ -603,8 +614,12 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
             "data_cutoff_years": spec.max_follow_up_years,
             "entry": "per-patient SeedSequence(seed, spawn_key=(patient_id, 100)), draw 2"},
         "arms": arm_prov,
+        "parameters": {"origin": params.origin, "sha256": params.sha256,
+                       "changed_from_shipped": {k: {"shipped": b, "value": v}
+                                                for k, b, v in changed}},
         "rerun": f"immunoreset trial run SPEC.yaml --seed {seed} --out DIR "
-                 "(SPEC = the 'spec' entry of this file)",
+                 + "".join(f"--set {k}={v!r} " for k, _, v in changed)
+                 + "(SPEC = the 'spec' entry of this file)",
     }
     return TrialResult(spec=spec, seed=seed, patients=patients, screening=screen.table,
                        flow=flow, endpoints=endpoints, comparison=comparison, units=units,
