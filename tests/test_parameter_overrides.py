@@ -144,3 +144,17 @@ def test_a_parameter_set_pickles_whole():
     assert back == ps and back.sha256 == ps.sha256 and back.origin == ps.origin
     with pytest.raises(TypeError):
         back._params[GAIN] = None  # still read-only
+
+
+def test_overrides_are_in_the_unit_written_in_the_parameter_file():
+    # complications.fatal_infection_rate_low_cd4 is written per year and used per day
+    name = "complications.fatal_infection_rate_low_cd4"
+    base = shipped_parameters()
+    assert base[name].source_unit == "1/year" and base[name].unit == "1/day"
+    ps = with_overrides(base, [f"{name}=0.003"])
+    assert ps[name].source_value == pytest.approx(0.003)
+    assert ps[name].value == pytest.approx(0.003 / 365.25)
+    assert changed_parameters(ps) == [(name, pytest.approx(0.006), pytest.approx(0.003))]
+    # the model-unit route agrees and gives the same digest
+    same = base.evolve(**{name: 0.003 / 365.25})
+    assert same[name].source_value == pytest.approx(0.003) and same.sha256 == ps.sha256

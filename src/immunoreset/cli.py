@@ -200,9 +200,9 @@ def validate(
         help="virtual patients per complications setting")] = 1000,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", metavar="NAME=VALUE",
-        help="run with a parameter changed (repeatable; value in the unit `immunoreset params "
-             "NAME` shows); the scorecards then say so and go under runs/validate/ unless "
-             "--out is given")] = None,
+        help="run with a parameter changed (repeatable; value in the unit written in "
+             "data/parameters.yaml, as `immunoreset params` shows it); the scorecards then say "
+             "so and go under runs/validate/ unless --out is given")] = None,
 ) -> None:
     """Run every shipped published-trial reproduction and the complications calibration;
     write both scorecards (reports, never hand-edited). With --set, the same scorecards for a
@@ -272,7 +272,12 @@ def params(
     table = Table("name", "value", "unit", "status", "source", show_lines=False)
     rows = default_parameters().search(search)
     for p in rows:
-        table.add_row(p.name, f"{p.value:.4g}", p.unit, p.status, p.source[:80])
+        # as written in data/parameters.yaml (the unit --set takes), and the model value
+        unit = p.source_unit or p.unit
+        value = f"{p.source_value:.4g}" if p.source_unit else f"{p.value:.4g}"
+        if unit != p.unit:
+            unit += f" (model: {p.value:.4g} {p.unit})"
+        table.add_row(p.name, value, unit, p.status, p.source[:80])
     console.print(table)
     console.print(f"{len(rows)} parameters")
 

@@ -70,8 +70,9 @@ def run(
     False,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", metavar="NAME=VALUE",
-        help="run with a parameter changed (repeatable; value in the unit `immunoreset params "
-             "NAME` shows; recorded in provenance.json)")] = None,
+        help="run with a parameter changed (repeatable; value in the unit written in "
+             "data/parameters.yaml, as `immunoreset params` shows it; recorded in "
+             "provenance.json)")] = None,
 ) -> None:
     """Run a trial; write endpoints.csv, patients.parquet, report.html, provenance.json."""
     from immunoreset.parameters import shipped_parameters, using_parameters, with_overrides

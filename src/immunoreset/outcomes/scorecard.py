@@ -335,13 +335,11 @@ def render(rows: list[Row], *, n: int, seed: int) -> str:
         "to tune away per study.",
         "",
     ]
-    from immunoreset.parameters import changed_parameters, default_parameters
+    from immunoreset.parameters import not_shipped_note
 
-    changed = changed_parameters(default_parameters())
-    if changed:
-        lines += ["**Not the shipped model:** run with parameters changed from the shipped set "
-                  "(`--set`): " + "; ".join(f"`{k}` = {v:g} (shipped {b:g})"
-                                            for k, b, v in changed) + ".", ""]
+    note = not_shipped_note()
+    if note:
+        lines += [note, ""]
     lines += [
         "| study | endpoint | published | 95 % CI | simulated | sim. 95 % CI | inside | "
         "setting | note |",

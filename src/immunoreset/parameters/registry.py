@@ -103,11 +103,23 @@ class Parameter:
         if not (math.isfinite(self.value) and lo <= self.value <= hi):
             raise InputError(self.name, self.value, f"[{lo}, {hi}] {self.unit}")
 
+    @property
+    def to_model_unit(self) -> float:
+        """Factor from the unit written in the parameter file to the model unit."""
+        if not self.source_unit or self.source_unit == self.unit:
+            return 1.0
+        return conversion_factor(self.source_unit, self.unit)
+
     def with_value(self, value: float) -> Parameter:
-        """A copy with a new value (checked against the bounds)."""
+        """A copy with a new value in the model unit (checked against the bounds)."""
         from dataclasses import replace
 
-        return replace(self, value=float(value))
+        return replace(self, value=float(value),
+                       source_value=float(value) / self.to_model_unit)
+
+    def with_written_value(self, value: float) -> Parameter:
+        """A copy with a new value in the unit written in the parameter file."""
+        return self.with_value(float(value) * self.to_model_unit)
 
 
 @dataclass(frozen=True)
@@ -140,12 +152,20 @@ class ParameterSet(Mapping[str, Parameter]):
         return self[key].value
 
     def evolve(self, **changes: float) -> ParameterSet:
-        """A new set with some values replaced: ``ps.evolve(**{"a.b": 1.0})``."""
+        """A new set with some values replaced, in model units:
+        ``ps.evolve(**{"a.b": 1.0})``."""
+        return self._evolved({k: self[k].with_value(v) for k, v in changes.items()})
+
+    def evolve_written(self, **changes: float) -> ParameterSet:
+        """Like :meth:`evolve`, with values in the units written in the parameter file."""
+        return self._evolved({k: self[k].with_written_value(v) for k, v in changes.items()})
+
+    def _evolved(self, replaced: dict[str, Parameter]) -> ParameterSet:
         new = dict(self._params)
-        for k, v in changes.items():
-            new[k] = self[k].with_value(v)
+        new.update(replaced)
+        # the digest follows the resulting values (model units), however they were given
         digest = hashlib.sha256(
-            (self.sha256 + repr(sorted(changes.items()))).encode()
+            (self.sha256 + repr(sorted((k, p.value) for k, p in replaced.items()))).encode()
         ).hexdigest()
         return ParameterSet(MappingProxyType(new), origin=self.origin + " (modified)",
                             sha256=digest)
@@ -253,9 +273,10 @@ def using_parameters(params: ParameterSet) -> Iterator[ParameterSet]:
 
 
 def with_overrides(base: ParameterSet, pairs: Iterable[str]) -> ParameterSet:
-    """``base`` with ``NAME=VALUE`` pairs applied (values in the model unit that
-    ``immunoreset params NAME`` shows); an unknown name, a value that is not a number or one
-    outside the parameter's bounds is an :class:`InputError` naming it."""
+    """``base`` with ``NAME=VALUE`` pairs applied, each value in the unit written for it in
+    ``data/parameters.yaml`` (the unit ``immunoreset params`` shows); an unknown name, a value
+    that is not a number or one outside the parameter's bounds is an :class:`InputError`
+    naming it."""
     changes: dict[str, float] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
@@ -274,13 +295,26 @@ def with_overrides(base: ParameterSet, pairs: Iterable[str]) -> ParameterSet:
         if name in changes:
             raise InputError("set", name, "each parameter at most once")
         changes[name] = value
-    return base.evolve(**changes) if changes else base
+    return base.evolve_written(**changes) if changes else base
 
 
 def changed_parameters(params: ParameterSet, base: ParameterSet | None = None
                        ) -> list[tuple[str, float, float]]:
     """``(name, base value, value)`` of every parameter whose value differs from ``base``
-    (default: the shipped set), sorted by name."""
+    (default: the shipped set), sorted by name; values in the units written in the
+    parameter file."""
     base = base or shipped_parameters()
-    return sorted((k, base[k].value, p.value) for k, p in params.items()
+    return sorted((k, base[k].source_value, p.source_value) for k, p in params.items()
                   if k in base and base[k].value != p.value)
+
+
+def not_shipped_note(params: ParameterSet | None = None) -> str:
+    """One Markdown line naming every value of ``params`` (default: the set in force) that
+    differs from the shipped set, or ``""``: what a scorecard or report of a changed set
+    says first."""
+    changed = changed_parameters(params or default_parameters())
+    if not changed:
+        return ""
+    return ("**Not the shipped model:** run with parameters changed from the shipped set "
+            "(`--set`): " + "; ".join(f"`{k}` = {v:g} (shipped {b:g})"
+                                      for k, b, v in changed) + ".")

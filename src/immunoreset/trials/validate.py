@@ -19,7 +19,7 @@ import polars as pl
 import yaml
 
 from immunoreset.io.store import base_provenance
-from immunoreset.parameters import changed_parameters, default_parameters
+from immunoreset.parameters import default_parameters, not_shipped_note
 from immunoreset.trials.run import run_trial
 from immunoreset.trials.spec import parse_spec
 
@@ -81,11 +81,9 @@ def render(scores: list[StudyScore], *, scale: float, seed: int) -> str:
         "or it is not estimable in the simulated trial.",
         "",
     ]
-    changed = changed_parameters(ps)
-    if changed:
-        lines += ["**Not the shipped model:** run with parameters changed from the shipped set "
-                  "(`--set`): " + "; ".join(f"`{k}` = {v:g} (shipped {b:g})"
-                                            for k, b, v in changed) + ".", ""]
+    note = not_shipped_note(ps)
+    if note:
+        lines += [note, ""]
     head = len(lines)
     total = {"inside": 0, "outside": 0, "other": 0}
     for s in scores:
