@@ -151,10 +151,12 @@ def test_overrides_are_in_the_unit_written_in_the_parameter_file():
     name = "complications.fatal_infection_rate_low_cd4"
     base = shipped_parameters()
     assert base[name].source_unit == "1/year" and base[name].unit == "1/day"
-    ps = with_overrides(base, [f"{name}=0.003"])
-    assert ps[name].source_value == pytest.approx(0.003)
-    assert ps[name].value == pytest.approx(0.003 / 365.25)
-    assert changed_parameters(ps) == [(name, pytest.approx(0.006), pytest.approx(0.003))]
+    new = 2.0 * base[name].source_value
+    ps = with_overrides(base, [f"{name}={new}"])
+    assert ps[name].source_value == pytest.approx(new)
+    assert ps[name].value == pytest.approx(new / 365.25)
+    assert changed_parameters(ps) == [(name, pytest.approx(base[name].source_value),
+                                       pytest.approx(new))]
     # the model-unit route agrees and gives the same digest
-    same = base.evolve(**{name: 0.003 / 365.25})
-    assert same[name].source_value == pytest.approx(0.003) and same.sha256 == ps.sha256
+    same = base.evolve(**{name: new / 365.25})
+    assert same[name].source_value == pytest.approx(new) and same.sha256 == ps.sha256
