@@ -160,3 +160,15 @@ def test_overrides_are_in_the_unit_written_in_the_parameter_file():
     # the model-unit route agrees and gives the same digest
     same = base.evolve(**{name: new / 365.25})
     assert same[name].source_value == pytest.approx(new) and same.sha256 == ps.sha256
+
+
+def test_validate_runs_only_the_named_studies(tmp_path):
+    out = tmp_path / "v.md"
+    r = CliRunner().invoke(app, ["validate", "--quick", "--study", "assist", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert "**Partial scorecard:** only assist" in text
+    assert "## assist" in text and "## mist" not in text
+    assert not (tmp_path / "complications_calibration.md").exists()
+    bad = CliRunner().invoke(app, ["validate", "--quick", "--study", "nope"])
+    assert bad.exit_code == 2 and "study" in bad.output and "mist" in bad.output

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from immunoreset.errors import InputError
 from immunoreset.io.store import base_provenance
 from immunoreset.parameters import default_parameters, not_shipped_note
 from immunoreset.trials.run import run_trial
@@ -64,8 +65,9 @@ def _fmt(x) -> str:
     return f"{x:.3g}" if isinstance(x, float) else str(x)
 
 
-def render(scores: list[StudyScore], *, scale: float, seed: int) -> str:
-    """The scorecard as Markdown."""
+def render(scores: list[StudyScore], *, scale: float, seed: int,
+           only: list[str] | None = None) -> str:
+    """The scorecard as Markdown (``only``: the study names of a partial run)."""
     prov = base_provenance()
     ps = default_parameters()
     lines = [
@@ -84,6 +86,9 @@ def render(scores: list[StudyScore], *, scale: float, seed: int) -> str:
     note = not_shipped_note(ps)
     if note:
         lines += [note, ""]
+    if only:
+        lines += ["**Partial scorecard:** only " + ", ".join(sorted(only)) + " (`--study`).",
+                  ""]
     head = len(lines)
     total = {"inside": 0, "outside": 0, "other": 0}
     for s in scores:
@@ -115,15 +120,24 @@ def render(scores: list[StudyScore], *, scale: float, seed: int) -> str:
 
 
 def validate(*, scale: float = 10.0, seed: int = 1, out: str | Path | None = None,
-             folder: str | Path | None = None, progress=None) -> str:
-    """Run every shipped reproduction and return (and optionally write) the scorecard."""
+             folder: str | Path | None = None, progress=None,
+             studies: list[str] | None = None) -> str:
+    """Run every shipped reproduction (or only ``studies``, by spec name) and return (and
+    optionally write) the scorecard."""
     scores = []
     specs = example_specs(folder)
+    if studies:
+        names = {p.stem for p in specs}
+        unknown = sorted(set(studies) - names)
+        if unknown:
+            raise InputError("study", ", ".join(unknown),
+                             "a shipped spec name: " + ", ".join(sorted(names)))
+        specs = [p for p in specs if p.stem in set(studies)]
     for i, path in enumerate(specs):
         scores.append(score_study(path, scale=scale, seed=seed))
         if progress is not None:
             progress(i + 1, len(specs))
-    text = render(scores, scale=scale, seed=seed)
+    text = render(scores, scale=scale, seed=seed, only=studies)
     if out is not None:
         p = Path(out)
         p.parent.mkdir(parents=True, exist_ok=True)
