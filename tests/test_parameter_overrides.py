@@ -172,3 +172,18 @@ def test_validate_runs_only_the_named_studies(tmp_path):
     assert not (tmp_path / "complications_calibration.md").exists()
     bad = CliRunner().invoke(app, ["validate", "--quick", "--study", "nope"])
     assert bad.exit_code == 2 and "study" in bad.output and "mist" in bad.output
+
+
+def test_held_out_checks_refuse_a_bad_override_before_running(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "checks" / "run_all.py"
+    spec = importlib.util.spec_from_file_location("run_all_checks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "h.md"
+    with pytest.raises(SystemExit) as exc:
+        module.main(["--set", f"{GAIN}=-3", "--out", str(out)])
+    assert GAIN in str(exc.value.code) and "[-1.0, 10.0]" in str(exc.value.code)
+    assert not out.exists()
