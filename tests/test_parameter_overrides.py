@@ -187,3 +187,16 @@ def test_held_out_checks_refuse_a_bad_override_before_running(tmp_path):
         module.main(["--set", f"{GAIN}=-3", "--out", str(out)])
     assert GAIN in str(exc.value.code) and "[-1.0, 10.0]" in str(exc.value.code)
     assert not out.exists()
+
+
+def test_a_set_in_force_stays_in_its_own_thread():
+    import threading
+
+    ps = with_overrides(shipped_parameters(), [f"{GAIN}=-0.5"])
+    seen = []
+    with using_parameters(ps):
+        t = threading.Thread(target=lambda: seen.append(default_parameters()))
+        t.start()
+        t.join()
+        assert default_parameters() is ps
+    assert seen == [shipped_parameters()] and seen[0] is shipped_parameters()

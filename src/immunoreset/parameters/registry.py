@@ -27,6 +27,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -248,28 +249,32 @@ def shipped_parameters() -> ParameterSet:
     return load_parameters()
 
 
-#: sets put in force by :func:`using_parameters`, innermost last (process-local)
-_IN_FORCE: list[ParameterSet] = []
+#: sets put in force by :func:`using_parameters`, innermost last; a context variable, so a
+#: block in one thread (or asyncio task) never changes the set another one sees
+_IN_FORCE: ContextVar[tuple[ParameterSet, ...]] = ContextVar("immunoreset_parameters",
+                                                             default=())
 
 
 def default_parameters() -> ParameterSet:
     """The set a run uses when given none: the innermost :func:`using_parameters` set, else
     the shipped one."""
-    return _IN_FORCE[-1] if _IN_FORCE else shipped_parameters()
+    stack = _IN_FORCE.get()
+    return stack[-1] if stack else shipped_parameters()
 
 
 @contextmanager
 def using_parameters(params: ParameterSet) -> Iterator[ParameterSet]:
     """Put ``params`` in force for the block: everything that falls back on
-    :func:`default_parameters` uses it. Process-local; a chunked run puts its set in force in
-    each of its workers, so the result does not depend on where a chunk runs."""
+    :func:`default_parameters` uses it. Local to the thread or task (and process) that
+    enters the block; a chunked run puts its set in force in each of its workers, so the
+    result does not depend on where a chunk runs."""
     if not isinstance(params, ParameterSet):
         raise InputError("params", type(params).__name__, "a ParameterSet")
-    _IN_FORCE.append(params)
+    token = _IN_FORCE.set((*_IN_FORCE.get(), params))
     try:
         yield params
     finally:
-        _IN_FORCE.pop()
+        _IN_FORCE.reset(token)
 
 
 def with_overrides(base: ParameterSet, pairs: Iterable[str]) -> ParameterSet:
