@@ -15,7 +15,7 @@ from immunoreset.engine.parallel import CohortSpec, FrameReducer, balanced_chunk
 from immunoreset.engine.run import ChunkResult
 from immunoreset.errors import InputError, check_range
 from immunoreset.io.store import atomic_output_dir, base_provenance, write_json
-from immunoreset.parameters import ParameterSet, changed_parameters, default_parameters
+from immunoreset.parameters import ParameterSet, default_parameters, provenance_record
 from immunoreset.physiology.clones import clone_outcomes
 from immunoreset.population import Cohort, Patient, cohort_from_patient
 from immunoreset.population import streams as st
@@ -152,9 +152,7 @@ def simulation_provenance(cohort: Cohort | CohortSpec, protocol: Protocol,
         "horizon_days": horizon_days,
         "protocol": protocol.model_dump(mode="json", by_alias=True),
         "conditioning": protocol.conditioning.model_dump(mode="json"),
-        "parameters": {"origin": params.origin, "sha256": params.sha256,
-                       "changed_from_shipped": {k: {"shipped": b, "value": v}
-                                                for k, b, v in changed_parameters(params)}},
+        "parameters": provenance_record(params),
         "day_zero": "graft infusion",
         "engraftment_definitions": "CIBMTR: ANC >= 500/uL and platelets >= 20,000/uL on 3 "
         "consecutive days (platelets: no transfusion in the preceding 7 days), daily grid",

@@ -8,11 +8,12 @@ from immunoreset.parameters.registry import (
     default_parameters,
     load_parameters,
     not_shipped_note,
+    provenance_record,
     shipped_parameters,
     using_parameters,
     with_overrides,
 )
 
 __all__ = ["Parameter", "ParameterSet", "Variability", "changed_parameters",
-           "default_parameters", "load_parameters", "not_shipped_note", "shipped_parameters",
-           "using_parameters", "with_overrides"]
+           "default_parameters", "load_parameters", "not_shipped_note", "provenance_record",
+           "shipped_parameters", "using_parameters", "with_overrides"]

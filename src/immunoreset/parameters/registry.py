@@ -313,6 +313,14 @@ def changed_parameters(params: ParameterSet, base: ParameterSet | None = None
                   if k in base and base[k].value != p.value)
 
 
+def provenance_record(params: ParameterSet) -> dict:
+    """What a run's provenance says of its parameter set: origin, digest and every value
+    changed from the shipped set (written units)."""
+    return {"origin": params.origin, "sha256": params.sha256,
+            "changed_from_shipped": {k: {"shipped": b, "value": v}
+                                     for k, b, v in changed_parameters(params)}}
+
+
 def not_shipped_note(params: ParameterSet | None = None) -> str:
     """One Markdown line naming every value of ``params`` (default: the set in force) that
     differs from the shipped set, or ``""``: what a scorecard or report of a changed set

@@ -58,6 +58,7 @@ from immunoreset.parameters import (
     ParameterSet,
     changed_parameters,
     default_parameters,
+    provenance_record,
     using_parameters,
 )
 from immunoreset.population import Cohort, sample_cohort
@@ -614,9 +615,7 @@ def run_trial(spec: TrialSpec | str | Path | dict, *, seed: int, workers: int = 
             "data_cutoff_years": spec.max_follow_up_years,
             "entry": "per-patient SeedSequence(seed, spawn_key=(patient_id, 100)), draw 2"},
         "arms": arm_prov,
-        "parameters": {"origin": params.origin, "sha256": params.sha256,
-                       "changed_from_shipped": {k: {"shipped": b, "value": v}
-                                                for k, b, v in changed}},
+        "parameters": provenance_record(params),
         "rerun": f"immunoreset trial run SPEC.yaml --seed {seed} --out DIR "
                  + "".join(f"--set {k}={v!r} " for k, _, v in changed)
                  + "(SPEC = the 'spec' entry of this file)",
