@@ -164,9 +164,12 @@ class ParameterSet(Mapping[str, Parameter]):
     def _evolved(self, replaced: dict[str, Parameter]) -> ParameterSet:
         new = dict(self._params)
         new.update(replaced)
-        # the digest follows the resulting values (model units), however they were given
+        # the digest follows the resulting values (model units), however they were given:
+        # to 12 significant digits, so that a value written per year and one given per day
+        # (x * (1/365.25) against x / 365.25, one rounding apart) are the same set
         digest = hashlib.sha256(
-            (self.sha256 + repr(sorted((k, p.value) for k, p in replaced.items()))).encode()
+            (self.sha256 + repr(sorted((k, f"{p.value:.12g}") for k, p in replaced.items()))
+             ).encode()
         ).hexdigest()
         return ParameterSet(MappingProxyType(new), origin=self.origin + " (modified)",
                             sha256=digest)
