@@ -33,9 +33,11 @@ def _frac(o: pl.DataFrame, col: str, day: float, mask: np.ndarray | None = None)
 
 @pytest.fixture(scope="module")
 def ssc():
-    """SSc cohort, cy200_ratg with CD34 selection (ASTIS-like), 3 years."""
+    """SSc cohort, cy200_ratg with CD34 selection (ASTIS-like: < 5 transplants per centre),
+    3 years."""
     c = sample_cohort("systemic_sclerosis", 300, seed=11)
-    return c, simulate(c, Protocol(regimen="cy200_ratg"), seed=11, horizon_days=1096)
+    return c, simulate(c, Protocol(regimen="cy200_ratg", centre_autoimmune_transplants=3),
+                       seed=11, horizon_days=1096)
 
 
 def test_longer_neutropenia_more_early_infections(params):

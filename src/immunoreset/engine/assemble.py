@@ -353,6 +353,18 @@ def _immune_parameters(p: np.ndarray, v, params: ParameterSet, cohort: Cohort,
             "cd8_naive": cd8 * nf8, "cd8_memory": cd8 * (1 - nf8)}
 
 
+def centre_death_multiplier(protocol: Protocol, params: ParameterSet) -> float:
+    """Relative risk of a treatment-related death at the protocol's centre against an
+    experienced one (> 15 autoimmune transplants; ``None`` = experienced): the CIBMTR
+    categories ``complications.centre_rr_lt5`` and ``complications.centre_rr_5_15``."""
+    vol = protocol.centre_autoimmune_transplants
+    if vol is not None and vol < 5:
+        return params.value("complications.centre_rr_lt5")
+    if vol is not None and vol <= 15:
+        return params.value("complications.centre_rr_5_15")
+    return 1.0
+
+
 def _autoimmune_parameters(p: np.ndarray, y0: np.ndarray, v, params: ParameterSet,
                            cohort: Cohort, counts: dict, ev: np.ndarray) -> None:
     from scipy.special import ndtri
@@ -469,12 +481,8 @@ def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort
     hct_ci = cohort.extra.get("hct_ci", np.zeros(len(cohort)))
     mult = np.exp(params.value(f"{c}.trm_age_coefficient") * (cohort.age_years - 40.0)
                   + params.value(f"{c}.trm_hct_ci_coefficient") * hct_ci)
-    vol = protocol.centre_autoimmune_transplants
-    if vol is not None and vol < 5:
-        mult = mult * params.value(f"{c}.centre_rr_lt5")
-    elif vol is not None and vol <= 15:
-        mult = mult * params.value(f"{c}.centre_rr_5_15")
     p[:, L.C_TRM_MULT] = mult
+    p[:, L.C_CENTRE_MULT] = centre_death_multiplier(protocol, params)
     # hazards per power of exposure, scaled so that the reference regimen (cyclophosphamide
     # 50 mg/kg x 4 in a typical 70-kg adult) gives the reference probabilities
     g_c = params.value(f"{c}.cardiac_exposure_power")

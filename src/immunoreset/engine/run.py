@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from immunoreset.diseases import disease_model
+from immunoreset.engine import layout as L
 from immunoreset.engine.assemble import KernelInputs, assemble
 from immunoreset.engine.model import N_OBS, OBS_ANC, OBS_HB, OBS_LYMPH, OBS_PLT
 from immunoreset.engine.solver import (
@@ -104,7 +105,8 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
     out.update(complication_outcomes(cross, u, params, disease=cohort.disease,
                                      age_years=cohort.age_years,
-                                     female=cohort.female, horizon_days=horizon_days))
+                                     female=cohort.female, horizon_days=horizon_days,
+                                     centre_death_multiplier=ki.p[:, L.C_CENTRE_MULT]))
     censor_after_death(out)
     if ki.disease_modelled:  # the disease's own events and read-outs (none: no columns)
         dm = disease_model(cohort.disease)

@@ -97,12 +97,17 @@ def death_after_progression(progression_day: np.ndarray, u: np.ndarray,
 
 def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet, *,
                           age_years: np.ndarray, female: np.ndarray, horizon_days: float,
-                          disease: str | None = None) -> dict[str, np.ndarray]:
+                          disease: str | None = None,
+                          centre_death_multiplier: float | np.ndarray = 1.0
+                          ) -> dict[str, np.ndarray]:
     """Complication events and death (earliest competing cause) per patient.
 
     ``u`` is the patient's EVENTS block of uniforms (severity, grade, fatality and
     background-death draws). Day columns are NaN and booleans false where the event did not
-    happen before death or the horizon.
+    happen before death or the horizon. ``centre_death_multiplier`` (the centre-experience
+    relative risk, :func:`immunoreset.engine.assemble.centre_death_multiplier`) multiplies
+    the fatal share of secondary autoimmunity, as it multiplies the infection and toxicity
+    death hazards in the kernel.
     """
     n = cross.shape[0]
     c, a = "complications", "allogeneic"
@@ -128,7 +133,8 @@ def complication_outcomes(cross: np.ndarray, u: np.ndarray, params: ParameterSet
         _fatal_after(day["ptld"], u[:, EV_FATAL + 1], params.value(f"{c}.ptld_fatal_share"),
                      params.value(f"{c}.ptld_death_lag")),
         _fatal_after(day["sai"], u[:, EV_FATAL + 2],
-                     params.value(f"{c}.secondary_autoimmunity_fatal_share"),
+                     np.minimum(params.value(f"{c}.secondary_autoimmunity_fatal_share")
+                                * np.asarray(centre_death_multiplier, dtype=float), 1.0),
                      params.value(f"{c}.secondary_autoimmunity_death_lag")),
     ])
     candidates = np.stack([

@@ -79,13 +79,16 @@ def hazard_rhs(t: float, y: np.ndarray, p: np.ndarray, anc: float, cd4: float,
     lowb = 1.0 / (1.0 + zb * zb * zb * zb)
     dydt[L.H_INF] = p[L.C_INF_BASE] + p[L.C_INF_NEUT] * neut + p[L.C_INF_CD4] * low4 + \
         p[L.C_INF_B] * lowb
-    dydt[L.H_DINF] = m * (p[L.C_FATAL_NEUT] * neut + p[L.C_FATAL_CD4] * low4)
+    # the centre's experience acts on deaths (CIBMTR: risk of death), not on how often
+    # complications happen
+    mc = m * p[L.C_CENTRE_MULT]
+    dydt[L.H_DINF] = mc * (p[L.C_FATAL_NEUT] * neut + p[L.C_FATAL_CD4] * low4)
     # dose-intensity dependence (Goldberg 1986: toxicity above a daily-dose threshold):
     # hazards rise with a power of concentration / kill rate, not with cumulative exposure
     card = m * p[L.C_CARD_PER_AUC] * conc[0] ** p[L.C_CARD_POWER]
     dydt[L.H_CARD] = card
-    dydt[L.H_DTOX] = card * p[L.C_CARD_FATAL] + \
-        m * p[L.C_TOX_OTHER] * kill_prog ** p[L.C_TOX_POWER]
+    dydt[L.H_DTOX] = p[L.C_CENTRE_MULT] * card * p[L.C_CARD_FATAL] + \
+        mc * p[L.C_TOX_OTHER] * kill_prog ** p[L.C_TOX_POWER]
     dydt[L.H_DDIS] = p[L.C_DIS_ACT] * act + p[L.C_DIS_DMG] * max(y[L.DMG], 0.0)
     # viral reactivation: loss of memory T-cell control
     w = max(tmem, 0.0) / p[L.C_VIR_TMEM]

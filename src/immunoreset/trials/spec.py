@@ -305,6 +305,9 @@ class TransplantProtocol(Protocol):
         description="days from randomisation to graft infusion (default: "
                     f"{DEFAULT_DAYS_RANDOMISATION_TO_INFUSION:g}, a documented assumption)")
     timing_source: str = Field(default="", description="where the interval comes from")
+    centre_source: str = Field(
+        default="", description="where centre_autoimmune_transplants comes from (the "
+                                "patients and centres the paper reports)")
 
     @property
     def delay_days(self) -> float:
@@ -315,7 +318,7 @@ class TransplantProtocol(Protocol):
     def to_protocol(self) -> Protocol:
         """The plain :class:`Protocol` handed to :func:`immunoreset.simulate`."""
         data = self.model_dump(by_alias=True, exclude={"days_randomisation_to_infusion",
-                                                       "timing_source"})
+                                                       "timing_source", "centre_source"})
         return Protocol.model_validate(data)
 
 
@@ -329,6 +332,12 @@ class ComparatorProtocol(BaseModel):
     comparator: ComparatorField
     description: str = ""
     source: str = ""
+    centre_autoimmune_transplants: int | None = Field(
+        default=None, ge=0, le=10000,
+        description="autoimmune transplants done by the trial's centres (as for a transplant "
+                    "arm: the same centres treat the comparator arm and its complications); "
+                    "None = an experienced centre (> 15)")
+    centre_source: str = Field(default="", description="where the centre figure comes from")
 
     @field_validator("comparator")
     @classmethod
@@ -350,7 +359,8 @@ class ComparatorProtocol(BaseModel):
 
     def to_protocol(self) -> Protocol:
         """The :class:`Protocol` handed to :func:`immunoreset.simulate` (modelled only)."""
-        return Protocol(comparator=self.comparator)
+        return Protocol(comparator=self.comparator,
+                        centre_autoimmune_transplants=self.centre_autoimmune_transplants)
 
     def describe(self) -> str:
         """Plain words: the schedule and its citation, or why it is not simulated."""
