@@ -67,3 +67,13 @@ def test_trial_specs_carry_their_centres_to_both_arms():
     # a single experienced centre
     burt = load_spec("examples/trials/burt2021_rrms.yaml")
     assert burt.arms[0].protocol.to_protocol().centre_autoimmune_transplants == 507
+
+
+def test_a_protocol_says_which_centre_it_assumes():
+    assert "< 5" in Protocol(regimen="cy200_ratg", centre_autoimmune_transplants=3).describe()
+    assert "5-15" in Protocol(regimen="cy200_ratg", centre_autoimmune_transplants=9).describe()
+    assert "experienced" in Protocol(regimen="cy200_ratg").describe()
+    # a comparator arm names its centre only where one was given
+    assert "centre" not in Protocol(comparator="no_treatment").describe()
+    assert "< 5" in Protocol(comparator="iv_cyclophosphamide_monthly",
+                             centre_autoimmune_transplants=3).describe()

@@ -139,7 +139,10 @@ class Protocol(BaseModel):
     def describe(self) -> str:
         """Plain-words description."""
         if not self.is_transplant:
-            return self.comparator_schedule.describe()
+            # a comparator arm names its centre only where a spec gave it
+            extra = "" if self.centre_autoimmune_transplants is None else \
+                self._describe_centre()
+            return self.comparator_schedule.describe() + extra
         p = self.processing
         lines = [
             self.conditioning.describe(),
@@ -150,4 +153,17 @@ class Protocol(BaseModel):
         ]
         if self.cd34_dose_per_kg:
             lines.append(f"infused CD34+ fixed at {self.cd34_dose_per_kg:.3g}/kg")
-        return "\n".join(lines)
+        return "\n".join(lines) + self._describe_centre()
+
+    def _describe_centre(self) -> str:
+        """The centre-experience line (treatment-related death hazards; CIBMTR categories)."""
+        n = self.centre_autoimmune_transplants
+        if n is None or n > 15:
+            what = "experienced (> 15 autoimmune transplants; reference death hazards)"
+        elif n < 5:
+            what = (f"{n} autoimmune transplants (< 5: treatment-related death hazards x "
+                    "complications.centre_rr_lt5)")
+        else:
+            what = (f"{n} autoimmune transplants (5-15: treatment-related death hazards x "
+                    "complications.centre_rr_5_15)")
+        return f"\ncentre: {what}"
