@@ -173,9 +173,13 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     immune_steady_state(p, y0, counts)
     ev = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
     _autoimmune_parameters(p, y0, v, params, cohort, counts, ev)
-    if not protocol.is_transplant and protocol.comparator_schedule.r0_factor != 1.0:
+    p[:, L.D_ACT_FACTOR] = 1.0
+    if not protocol.is_transplant:
+        sched = protocol.comparator_schedule
         # immunomodulatory comparator: lowers every family's reproduction ratio from day 0
-        p[:, L.AUTO_R0:L.AUTO_R0 + L.N_CLONES] *= protocol.comparator_schedule.r0_factor
+        p[:, L.AUTO_R0:L.AUTO_R0 + L.N_CLONES] *= sched.r0_factor
+        # anti-inflammatory comparator: blocks part of the effector phase from day 0
+        p[:, L.D_ACT_FACTOR] = sched.activity_factor
     modelled = _disease_parameters(p, y0, params, cohort, ev)
     _complication_parameters(p, params, cohort, protocol, modelled)
     _late_complication_parameters(p, y0, params, cohort, protocol)

@@ -172,6 +172,8 @@ D_PROG_EXP = _a()  # exponent of activity in the progression hazard
 D_PROG_BASE = _a()  # activity-independent progression hazard after day 0 (1/day; progressive MS)
 D_SFLOOR_DRIFT = _a()  # rise of the score floor after day 0 (score units/day; progressive MS)
 D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
+# share of the autoreactive load the tissues see (1; < 1 on an anti-inflammatory comparator)
+D_ACT_FACTOR = _a()
 # complications
 C_INF_NEUT, C_INF_CD4, C_INF_BASE = _a(), _a(), _a()  # infection hazards (1/day)
 C_INF_B, C_B_LOW = _a(), _a()  # humoral infection hazard (1/day); B level (cells/uL)

@@ -85,7 +85,9 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
     s4 = thymic_output(y, p)
     t4 = y[L.CD4N] + y[L.CD4MO] + y[L.CD4MN]
     f4 = lymphopenia_factor(t4, p[L.T4_REF], p[L.LP_PHI4], p[L.LP_K], p[L.LP_H])
-    act = auto_rhs(y, p, k_t, s4, f4, dydt)
+    # the disease sees the load through the effector phase (an anti-inflammatory comparator
+    # blocks part of it at once; the load itself changes only through the clones)
+    act = auto_rhs(y, p, k_t, s4, f4, dydt) * p[L.D_ACT_FACTOR]
     # disease layer: score relaxes towards an activity-dependent level; organ hazard integral
     # (a progressive phenotype adds neurodegeneration after day 0: a rising floor and an
     # activity-independent progression hazard, both zero otherwise)
@@ -106,11 +108,13 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
 
 @nb.njit(cache=True)
 def activity(y: np.ndarray, p: np.ndarray) -> float:
-    """Autoreactive activity relative to the pre-transplant load."""
+    """Disease activity: the autoreactive load relative to its pre-transplant level, times
+    the share of it that reaches the tissues (``D_ACT_FACTOR``: 1, lower while an
+    anti-inflammatory comparator blocks the effector phase)."""
     tot = 0.0
     for j in range(L.N_CLONES):
         tot += max(y[L.AUTO0 + j], 0.0)
-    return tot / p[L.AUTO_REF]
+    return tot / p[L.AUTO_REF] * p[L.D_ACT_FACTOR]
 
 
 @nb.njit(cache=True)

@@ -2,9 +2,15 @@
 
 Named comparators live in ``data/comparators.yaml``, each citing its trial; a trial spec or
 the Python API may also give one explicitly (:class:`ComparatorSpec`: a dose repeated
-``count`` times every ``every_days`` days and/or an immunomodulatory ``r0_factor``). Both
-are read by the same :class:`ComparatorSpec`, so a named comparator and its explicit copy
-simulate identically.
+``count`` times every ``every_days`` days, an immunomodulatory ``r0_factor`` and/or an
+anti-inflammatory ``activity_factor``). Both are read by the same :class:`ComparatorSpec`,
+so a named comparator and its explicit copy simulate identically.
+
+The two non-cytotoxic actions differ in where they act. ``r0_factor`` lowers the
+autoreactive families' reproduction ratio, so the load (and the disease with it) falls only
+as fast as memory cells turn over (months to years) and stays down. ``activity_factor``
+blocks the effector phase: the disease sees that share of the load at once, as a biologic
+or a trafficking blocker gives, while the autoreactive clones stay as they are.
 """
 
 from __future__ import annotations
@@ -51,8 +57,9 @@ class ScheduledDose(ComparatorDose):
 
 class ComparatorSpec(BaseModel):
     """A comparator therapy as written in ``data/comparators.yaml`` or in a trial spec:
-    ``dose`` given ``count`` times every ``every_days`` days from day 0, and/or an
-    immunomodulatory ``r0_factor`` (with the reason for its value)."""
+    ``dose`` given ``count`` times every ``every_days`` days from day 0, an immunomodulatory
+    ``r0_factor`` and/or an anti-inflammatory ``activity_factor`` (each with the reason for
+    its value)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,6 +71,12 @@ class ComparatorSpec(BaseModel):
     count: int = Field(default=0, ge=0, le=120)
     r0_factor: float = Field(default=1.0, gt=0, le=1)
     r0_factor_source: str = ""
+    activity_factor: float = Field(
+        default=1.0, gt=0, le=1,
+        description="share of the autoreactive load whose inflammation reaches the tissues "
+                    "while on the therapy (1 - its anti-inflammatory efficacy); acts at once, "
+                    "leaves the autoreactive clones as they are")
+    activity_factor_source: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> ComparatorSpec:
@@ -75,6 +88,9 @@ class ComparatorSpec(BaseModel):
             raise ValueError("every_days must be > 0 for repeated doses")
         if self.r0_factor != 1.0 and not self.r0_factor_source.strip():
             raise ValueError("r0_factor_source must say where an r0_factor below 1 comes from")
+        if self.activity_factor != 1.0 and not self.activity_factor_source.strip():
+            raise ValueError("activity_factor_source must say where an activity_factor below "
+                             "1 comes from")
         return self
 
     def to_comparator(self) -> Comparator:
@@ -85,7 +101,9 @@ class ComparatorSpec(BaseModel):
                           for i in range(self.count))
         return Comparator(name=self.name, title=self.title or self.name,
                           citation=self.citation, doses=doses, r0_factor=self.r0_factor,
-                          r0_factor_source=self.r0_factor_source)
+                          r0_factor_source=self.r0_factor_source,
+                          activity_factor=self.activity_factor,
+                          activity_factor_source=self.activity_factor_source)
 
 
 class Comparator(BaseModel):
@@ -101,6 +119,10 @@ class Comparator(BaseModel):
     #: reproduction ratio of every autoreactive family from day 0 (``1 − efficacy``)
     r0_factor: float = Field(default=1.0, gt=0, le=1)
     r0_factor_source: str = ""
+    #: anti-inflammatory action: the share of the autoreactive load whose inflammation reaches
+    #: the tissues while on the therapy (``1 − efficacy``), from day 0, acting at once
+    activity_factor: float = Field(default=1.0, gt=0, le=1)
+    activity_factor_source: str = ""
 
     def describe(self) -> str:
         """Plain-words description: schedule, immunomodulation and citation."""
@@ -112,6 +134,9 @@ class Comparator(BaseModel):
                          f"(days {days})")
         if self.r0_factor != 1.0:
             lines.append(f"  immunomodulation: autoreactive R0 x {self.r0_factor:g}")
+        if self.activity_factor != 1.0:
+            lines.append(f"  anti-inflammatory: disease activity x {self.activity_factor:g} "
+                         "(the autoreactive load is untouched)")
         lines.append(f"  source: {self.citation}")
         return "\n".join(lines)
 

@@ -152,7 +152,7 @@ def comparator_status(name: str) -> str:
         return "not modelled"
     raise InputError("comparator", name, "one of " + ", ".join(
         dict.fromkeys([*comparator_names(), *UNMODELLED_COMPARATORS])) + ", or an explicit "
-        "schedule (name, citation, dose, every_days, count, r0_factor)")
+        "schedule (name, citation, dose, every_days, count, r0_factor, activity_factor)")
 
 
 # ----------------------------------------------------------------------------- population
@@ -325,7 +325,7 @@ class TransplantProtocol(Protocol):
 class ComparatorProtocol(BaseModel):
     """A non-transplant arm: a named comparator therapy (module docstring: simulated or not)
     or an explicit schedule (:class:`~immunoreset.protocols.comparators.ComparatorSpec`:
-    name, citation, dose, every_days, count, r0_factor), always simulated."""
+    name, citation, dose, every_days, count, r0_factor, activity_factor), always simulated."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
