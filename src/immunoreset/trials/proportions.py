@@ -24,8 +24,7 @@ from immunoreset.errors import InputError
 from immunoreset.trials.statistics import (
     as_float_array,
     check_confidence,
-    endpoint_frame,
-    endpoint_row,
+    estimate_frame,
 )
 
 _PROPORTION_METHODS = {"exact": "exact", "clopper-pearson": "exact", "wilson": "wilson"}
@@ -47,20 +46,7 @@ class ProportionEstimate:
     def to_rows(
         self, *, arm: str, endpoint: str, timepoint_years: float | None = None
     ) -> pl.DataFrame:
-        return endpoint_frame(
-            [
-                endpoint_row(
-                    arm=arm,
-                    endpoint=endpoint,
-                    timepoint_years=timepoint_years,
-                    estimate=self.estimate,
-                    ci_low=self.ci_low,
-                    ci_high=self.ci_high,
-                    unit=self.unit,
-                    n=self.n,
-                )
-            ]
-        )
+        return estimate_frame(self, arm=arm, endpoint=endpoint, timepoint_years=timepoint_years)
 
 
 def _count(value: Any, field: str) -> int:
@@ -127,20 +113,7 @@ class MeanDifference:
     def to_rows(
         self, *, arm: str, endpoint: str, timepoint_years: float | None = None
     ) -> pl.DataFrame:
-        return endpoint_frame(
-            [
-                endpoint_row(
-                    arm=arm,
-                    endpoint=endpoint,
-                    timepoint_years=timepoint_years,
-                    estimate=self.estimate,
-                    ci_low=self.ci_low,
-                    ci_high=self.ci_high,
-                    unit=self.unit,
-                    n=self.n,
-                )
-            ]
-        )
+        return estimate_frame(self, arm=arm, endpoint=endpoint, timepoint_years=timepoint_years)
 
 
 NanPolicy = Literal["raise", "omit"]

@@ -184,6 +184,15 @@ def endpoint_row(
     }
 
 
+def estimate_frame(est: Any, *, arm: str, endpoint: str,
+                   timepoint_years: float | None) -> pl.DataFrame:
+    """The one-row endpoint frame of an estimate object (its ``estimate``, ``ci_low``,
+    ``ci_high``, ``unit`` and ``n``)."""
+    return endpoint_frame([endpoint_row(
+        arm=arm, endpoint=endpoint, timepoint_years=timepoint_years, estimate=est.estimate,
+        ci_low=est.ci_low, ci_high=est.ci_high, unit=est.unit, n=est.n)])
+
+
 def endpoint_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     """Polars DataFrame with exactly :data:`ENDPOINT_COLUMNS` (typed; empty input -> 0 rows).
 

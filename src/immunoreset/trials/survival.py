@@ -44,6 +44,7 @@ from immunoreset.trials.statistics import (
     check_confidence,
     endpoint_frame,
     endpoint_row,
+    estimate_frame,
     frozen,
 )
 
@@ -211,20 +212,8 @@ class SurvivalEstimate:
     unit: str = "probability"
 
     def to_rows(self, *, arm: str, endpoint: str = "survival") -> pl.DataFrame:
-        return endpoint_frame(
-            [
-                endpoint_row(
-                    arm=arm,
-                    endpoint=endpoint,
-                    timepoint_years=self.timepoint_years,
-                    estimate=self.estimate,
-                    ci_low=self.ci_low,
-                    ci_high=self.ci_high,
-                    unit=self.unit,
-                    n=self.n,
-                )
-            ]
-        )
+        return estimate_frame(self, arm=arm, endpoint=endpoint,
+                              timepoint_years=self.timepoint_years)
 
 
 def survival_at(
@@ -255,20 +244,7 @@ class RMSTResult:
     unit: str = "years"
 
     def to_rows(self, *, arm: str, endpoint: str = "rmst") -> pl.DataFrame:
-        return endpoint_frame(
-            [
-                endpoint_row(
-                    arm=arm,
-                    endpoint=endpoint,
-                    timepoint_years=self.tau_years,
-                    estimate=self.estimate,
-                    ci_low=self.ci_low,
-                    ci_high=self.ci_high,
-                    unit=self.unit,
-                    n=self.n,
-                )
-            ]
-        )
+        return estimate_frame(self, arm=arm, endpoint=endpoint, timepoint_years=self.tau_years)
 
 
 def restricted_mean_survival_time(
