@@ -33,6 +33,16 @@ def test_fixed_dose_age_selection(tmp_path):
     assert (df["age_years"] == 50).all()
 
 
+def test_centre_experience_reaches_the_run(tmp_path):
+    import json
+
+    out = tmp_path / "c"
+    assert main(["simulate", "--n", "3", "--seed", "2", "--horizon-years", "0.2",
+                 "--centre-transplants", "3", "--out", str(out)]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["protocol"]["centre_autoimmune_transplants"] == 3
+
+
 @pytest.mark.parametrize(("args", "field"), [
     (["--cd34-dose", "-5"], "cd34_dose_per_kg"),
     (["--cd34-dose", "1e12"], "cd34_dose_per_kg"),
@@ -42,6 +52,7 @@ def test_fixed_dose_age_selection(tmp_path):
     (["--n", "0"], "n"),
     (["--graft-source", "cord_blood"], "cord_blood"),
     (["--atg-total", "-1"], "atg_total_mg_per_kg"),
+    (["--centre-transplants", "-1"], "centre_autoimmune_transplants"),
     (["--progressive-fraction", "0.5"], "progressive_fraction"),  # SSc has no such phenotype
     (["--disease", "multiple_sclerosis", "--progressive-fraction", "2"], "progressive_fraction"),
 ])

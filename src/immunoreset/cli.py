@@ -51,6 +51,10 @@ def simulate(
              "cord_blood (default: autologous)")] = None,
     atg_total: Annotated[float | None, typer.Option(
         "--atg-total", help="total ATG, mg/kg (scales the preset's ATG schedule)")] = None,
+    centre_transplants: Annotated[int | None, typer.Option(
+        help="autoimmune transplants done by the centre: < 5 and 5-15 multiply the "
+             "treatment-related death hazards by the CIBMTR relative risks (default: an "
+             "experienced centre, > 15)")] = None,
     age: Annotated[float | None, typer.Option(help="fix every patient's age (years)")] = None,
     progressive_fraction: Annotated[float | None, typer.Option(
         help="share of patients with the progressive phenotype (MS; default: the "
@@ -96,7 +100,8 @@ def simulate(
             raise InputError("stream", True, "a sampled cohort (not --patient)")
         protocol = Protocol(regimen=regimen, graft_source=graft_source,
                             cd34_dose_per_kg=cd34_dose, cd34_selection=cd34_selection,
-                            atg_total_mg_per_kg=atg_total, donor=donor)
+                            atg_total_mg_per_kg=atg_total, donor=donor,
+                            centre_autoimmune_transplants=centre_transplants)
         population = Population(disease=disease, age_years=age,
                                 progressive_fraction=progressive_fraction)
         if dask is None and workers > 1:
