@@ -359,14 +359,10 @@ def _immune_parameters(p: np.ndarray, v, params: ParameterSet, cohort: Cohort,
 
 def centre_death_multiplier(protocol: Protocol, params: ParameterSet) -> float:
     """Relative risk of a treatment-related death at the protocol's centre against an
-    experienced one (> 15 autoimmune transplants; ``None`` = experienced): the CIBMTR
-    categories ``complications.centre_rr_lt5`` and ``complications.centre_rr_5_15``."""
-    vol = protocol.centre_autoimmune_transplants
-    if vol is not None and vol < 5:
-        return params.value("complications.centre_rr_lt5")
-    if vol is not None and vol <= 15:
-        return params.value("complications.centre_rr_5_15")
-    return 1.0
+    experienced one: ``complications.centre_rr_<category>`` for its CIBMTR category
+    (:attr:`Protocol.centre_category`), 1 for an experienced centre."""
+    cat = protocol.centre_category
+    return 1.0 if cat is None else params.value(f"complications.centre_rr_{cat}")
 
 
 def _autoimmune_parameters(p: np.ndarray, y0: np.ndarray, v, params: ParameterSet,

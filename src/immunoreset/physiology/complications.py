@@ -9,16 +9,18 @@ cause whose threshold is reached is the cause (mutually exclusive, DESIGN vocabu
   ``n = 1/(1 + (ANC/500)^4)`` (neutropenia, Bodey 1966), ``c = 1/(1 + (CD4/CD4_low)^4)``
   (late, CD4-driven) and ``β = 1/(1 + (B/B_low)^4)`` (humoral deficiency in the first
   months; Storek's infection counts by period);
-* treatment-related infection death: ``m·(f_N·n(ANC) + f_4·c(CD4))``;
+* treatment-related infection death: ``m·c_C·(f_N·n(ANC) + f_4·c(CD4))``;
 * cardiac toxicity of cyclophosphamide: ``m·k_C·C_CY(t)^γ_C``; its fatal part goes to
-  treatment-related toxicity death (raised in SSc with heart involvement: the disease's
-  ``toxicity_multiplier``);
-* other fatal toxicity: ``m·k_T·κ(t)^γ_T`` with κ the marrow-kill rate of the regimen
+  treatment-related toxicity death, times ``c_C`` (raised in SSc with heart involvement:
+  the disease's ``cardiac_toxicity_multiplier``);
+* other fatal toxicity: ``m·c_C·k_T·κ(t)^γ_T`` with κ the marrow-kill rate of the regimen
   (both powers > 1: toxicity follows dose intensity, so monthly pulses add little);
 * disease death: ``d_A·I(t) + d_D·D(t)`` (activity and accumulated progression hazard).
 
-``m`` multiplies every treatment-related hazard: age, comorbidity (HCT-CI), transplant-centre
-experience (CIBMTR: relative risk 3.5 for centres with < 5 autoimmune transplants).
+``m`` multiplies every treatment-related hazard: age and comorbidity (HCT-CI). ``c_C``, the
+transplant centre's experience (CIBMTR relative risk of death: 3.5 for < 5, 4.2 for 5-15
+autoimmune transplants, 1 above), multiplies only the death hazards (and, in
+``outcomes/complications``, the fatal share of secondary autoimmunity).
 
 Viral reactivation and its consequences (seropositive patients only, ``s`` = 1):
 

@@ -155,15 +155,23 @@ class Protocol(BaseModel):
             lines.append(f"infused CD34+ fixed at {self.cd34_dose_per_kg:.3g}/kg")
         return "\n".join(lines) + self._describe_centre()
 
-    def _describe_centre(self) -> str:
-        """The centre-experience line (treatment-related death hazards; CIBMTR categories)."""
+    @property
+    def centre_category(self) -> str | None:
+        """The CIBMTR centre-experience category of ``centre_autoimmune_transplants``:
+        ``"lt5"`` (< 5), ``"5_15"`` or ``None`` for an experienced centre (> 15, or not
+        given); its relative risk is ``complications.centre_rr_<category>``."""
         n = self.centre_autoimmune_transplants
         if n is None or n > 15:
+            return None
+        return "lt5" if n < 5 else "5_15"
+
+    def _describe_centre(self) -> str:
+        """The centre-experience line (treatment-related death hazards; CIBMTR categories)."""
+        cat = self.centre_category
+        if cat is None:
             what = "experienced (> 15 autoimmune transplants; reference death hazards)"
-        elif n < 5:
-            what = (f"{n} autoimmune transplants (< 5: treatment-related death hazards x "
-                    "complications.centre_rr_lt5)")
         else:
-            what = (f"{n} autoimmune transplants (5-15: treatment-related death hazards x "
-                    "complications.centre_rr_5_15)")
+            label = "< 5" if cat == "lt5" else "5-15"
+            what = (f"{self.centre_autoimmune_transplants} autoimmune transplants ({label}: "
+                    f"treatment-related death hazards x complications.centre_rr_{cat})")
         return f"\ncentre: {what}"
