@@ -118,8 +118,11 @@ def test_t1d_c_peptide_keeps_falling_without_transplant(t1d):
 def test_crohns_endoscopic_remission_after_hsct_not_conventional(crohns):
     conv = crohns["conv"]["endoscopic_remission_y1"].mean()
     hsct = crohns["hsct"]["endoscopic_remission_y1"].mean()
-    # refractory disease on the therapy that already failed: no endoscopic healing
-    assert conv < 0.05
+    # refractory disease on the therapy that already failed: endoscopic healing only through
+    # the spontaneous course of the effector phase (decisions §30), inside the placebo
+    # induction arms' pooled endoscopic remission, 8 % (4-18 %) (J Crohns Colitis
+    # 2022;16:717 meta-analysis of 91 induction trials); tolerance: that interval
+    assert 0.04 <= conv <= 0.18
     # ASTIC pooled HSCT: complete endoscopic healing 50 % (34-66) at 1 year (Lindsay Lancet
     # Gastroenterol Hepatol 2017) is a validation target, not fitted; the model gives about
     # 67 % (just above the upper bound, see docs/model.md); tolerance: at least the lower
@@ -141,7 +144,9 @@ def test_endoscopic_remission_is_the_ses_cd_threshold_in_the_living(crohns):
 
 def test_crohns_transmural_healing_is_rarer_than_mucosal_and_absent_without_effect(crohns):
     conv, hsct = crohns["conv"], crohns["hsct"]
-    assert conv["transmural_healing_y1"].mean() < 0.05
+    # without effect only the spontaneous course heals the wall, and less often than the
+    # mucosa (the structural part stays)
+    assert conv["transmural_healing_y1"].mean() < conv["endoscopic_remission_y1"].mean()
     mh = hsct["endoscopic_remission_y1"].to_numpy()
     th = hsct["transmural_healing_y1"].to_numpy()
     # share of mucosally healed patients also healed transmurally on anti-TNF: 0.47 (Fernandes

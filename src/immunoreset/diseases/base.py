@@ -33,6 +33,12 @@ integral reaches the patient's pre-drawn unit-exponential threshold. ``n`` is th
 which also adds an activity-independent hazard and a rising floor after day 0
 (:meth:`DiseaseModel.neurodegeneration`).
 
+* optionally ``effector.quiescence_rate`` and ``effector.flare_rate`` (per year) and
+  ``effector.quiescent_share``: the spontaneous course of the effector phase (tissue
+  inflammation), a two-state process active ⇄ quiescent that starts active at day 0; while
+  quiescent the tissues see ``quiescent_share`` of the autoreactive load, which itself is
+  untouched (:meth:`DiseaseModel.effector_switch_times`). Without them the disease has none.
+
 * for each clinical read-out the module declares (:class:`ActivityReadout`, e.g. FVC % predicted
   in SSc, stimulated C-peptide in T1D, SES-CD in Crohn's): ``<readout>.baseline_mean``,
   ``.baseline_sd``, ``.baseline_min``, ``.baseline_max`` (truncated-normal baseline),
@@ -306,6 +312,32 @@ class DiseaseModel:
         """Exponent ``n_e`` of a recurrent event's intensity ``λ_e·G·(c·I)^n_e`` (optional
         ``<event>.activity_exponent``, default 1: proportional to the activity)."""
         return self.optional(params, f"{event_id}.activity_exponent")
+
+    def effector_switch_times(self, params: ParameterSet, u: np.ndarray) -> np.ndarray:
+        """The patient's spontaneous course of the effector phase: switch times (days after
+        day 0) of a two-state Markov process that starts active, becomes quiescent at the
+        optional ``effector.quiescence_rate`` and flares back at ``effector.flare_rate``
+        (both per year; a disease without them has no switches: all ``inf``). ``u`` are
+        the patient's uniforms ``[n, k]`` (EFFECTOR_PHASE stream); gap ``j`` is
+        exponential with the quiescence rate for even ``j`` and the flare rate for odd."""
+        lam_q = self.optional(params, "effector.quiescence_rate", 0.0)
+        lam_f = self.optional(params, "effector.flare_rate", 0.0)
+        n, k = u.shape
+        if not self.has_effector_course(params):
+            return np.full((n, k), np.inf)
+        rates = np.where(np.arange(k) % 2 == 0, lam_q, lam_f) / 365.25
+        with np.errstate(divide="ignore"):
+            gaps = -np.log(np.clip(u, 1e-300, 1.0)) / rates
+        return np.cumsum(gaps, axis=1)
+
+    def has_effector_course(self, params: ParameterSet) -> bool:
+        """Whether the disease sets a spontaneous course of its effector phase."""
+        return self.optional(params, "effector.quiescence_rate", 0.0) > 0.0
+
+    def effector_quiescent_share(self, params: ParameterSet) -> float:
+        """Share of the autoreactive load that reaches the tissues while the effector phase
+        is quiescent (optional ``effector.quiescent_share``, default 0)."""
+        return self.optional(params, "effector.quiescent_share", 0.0)
 
     def autoreactive_rate_factor(self, params: ParameterSet) -> float:
         """Speed of the disease's autoreactive families relative to CD4-memory turnover

@@ -174,6 +174,9 @@ def assemble(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
     ev = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
     _autoimmune_parameters(p, y0, v, params, cohort, counts, ev)
     p[:, L.D_ACT_FACTOR] = 1.0
+    p[:, L.D_EFF_STATE] = 1.0
+    p[:, L.D_EFF_QUIESCENT] = 1.0
+    p[:, L.D_EFF_SW:L.D_EFF_SW + L.N_EFF_SWITCH] = np.inf
     if not protocol.is_transplant:
         sched = protocol.comparator_schedule
         # immunomodulatory comparator: lowers every family's reproduction ratio from day 0
@@ -450,6 +453,11 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
     p[:, L.D_PROG_BASE], p[:, L.D_SFLOOR_DRIFT] = dm.neurodegeneration(params, prog, n)
     y0[:, L.ACT] = s0
     y0[:, L.DMG] = 0.0
+    # spontaneous course of the effector phase (none unless the disease sets its rates)
+    if dm.has_effector_course(params):
+        u = st.uniform_block(cohort.seed, cohort.patient_id, st.EFFECTOR_PHASE)
+        p[:, L.D_EFF_SW:L.D_EFF_SW + L.N_EFF_SWITCH] = dm.effector_switch_times(params, u)
+        p[:, L.D_EFF_QUIESCENT] = dm.effector_quiescent_share(params)
     return True
 
 

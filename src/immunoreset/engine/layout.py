@@ -174,6 +174,14 @@ D_SFLOOR_DRIFT = _a()  # rise of the score floor after day 0 (score units/day; p
 D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
 # share of the autoreactive load the tissues see (1; < 1 on an anti-inflammatory comparator)
 D_ACT_FACTOR = _a()
+# spontaneous course of the effector phase (disease.<id>.effector.*): the tissues see the
+# load times D_EFF_STATE, 1 while active and D_EFF_QUIESCENT while quiescent; the state
+# toggles at the patient's pre-drawn switch times (days after day 0, sorted, inf = none).
+# D_EFF_STATE is mutable: the solver sets it at each switch time (a stop time).
+N_EFF_SWITCH: Final = 24
+D_EFF_STATE = _a()
+D_EFF_QUIESCENT = _a()
+D_EFF_SW = _a(N_EFF_SWITCH)
 # complications
 C_INF_NEUT, C_INF_CD4, C_INF_BASE = _a(), _a(), _a()  # infection hazards (1/day)
 C_INF_B, C_B_LOW = _a(), _a()  # humoral infection hazard (1/day); B level (cells/uL)

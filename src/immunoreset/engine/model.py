@@ -87,7 +87,7 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
     f4 = lymphopenia_factor(t4, p[L.T4_REF], p[L.LP_PHI4], p[L.LP_K], p[L.LP_H])
     # the disease sees the load through the effector phase (an anti-inflammatory comparator
     # blocks part of it at once; the load itself changes only through the clones)
-    act = auto_rhs(y, p, k_t, s4, f4, dydt) * p[L.D_ACT_FACTOR]
+    act = auto_rhs(y, p, k_t, s4, f4, dydt) * p[L.D_ACT_FACTOR] * p[L.D_EFF_STATE]
     # disease layer: score relaxes towards an activity-dependent level; organ hazard integral
     # (a progressive phenotype adds neurodegeneration after day 0: a rising floor and an
     # activity-independent progression hazard, both zero otherwise)
@@ -110,11 +110,30 @@ def rhs(t: float, y: np.ndarray, p: np.ndarray, d_agent: np.ndarray, d_t0: np.nd
 def activity(y: np.ndarray, p: np.ndarray) -> float:
     """Disease activity: the autoreactive load relative to its pre-transplant level, times
     the share of it that reaches the tissues (``D_ACT_FACTOR``: 1, lower while an
-    anti-inflammatory comparator blocks the effector phase)."""
+    anti-inflammatory comparator blocks the effector phase; ``D_EFF_STATE``: 1, lower
+    while the effector phase is spontaneously quiescent)."""
     tot = 0.0
     for j in range(L.N_CLONES):
         tot += max(y[L.AUTO0 + j], 0.0)
-    return tot / p[L.AUTO_REF] * p[L.D_ACT_FACTOR]
+    return tot / p[L.AUTO_REF] * p[L.D_ACT_FACTOR] * p[L.D_EFF_STATE]
+
+
+@nb.njit(cache=True)
+def effector_switch(t: float, p: np.ndarray) -> bool:
+    """Set the effector-phase state for the interval that starts at ``t``: active (1) after
+    an even number of the patient's pre-drawn switch times, quiescent (``D_EFF_QUIESCENT``)
+    after an odd number. Called at stop times only (every switch time is one), so the
+    right-hand side stays smooth within a step; True when a switch falls on ``t``."""
+    n = 0
+    hit = False
+    for j in range(L.N_EFF_SWITCH):
+        s = p[L.D_EFF_SW + j]
+        if s <= t + 1e-9:
+            n += 1
+            if abs(s - t) <= 1e-9:
+                hit = True
+    p[L.D_EFF_STATE] = 1.0 if n % 2 == 0 else p[L.D_EFF_QUIESCENT]
+    return hit
 
 
 @nb.njit(cache=True)

@@ -12,8 +12,8 @@ from scipy.integrate import solve_ivp
 
 from immunoreset.engine import layout as L
 from immunoreset.engine.assemble import KernelInputs
-from immunoreset.engine.model import N_OBS, apply_rules, observe_at, rhs
-from immunoreset.engine.solver import CROSS_FROM, N_CROSS, _cross_value, _stop_times
+from immunoreset.engine.model import N_OBS, apply_rules, effector_switch, observe_at, rhs
+from immunoreset.engine.solver import CROSS_FROM, CROSS_RELAPSE, N_CROSS, _cross_value, _stop_times
 
 
 def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
@@ -40,7 +40,9 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
     below = np.zeros(N_CROSS, dtype=bool)
     last_rbc = np.array([-1e9])
     o = np.empty(N_OBS)
-    stops = _stop_times(out_times, check_times, ki.imp_t[i], dt0, ddur, ki.t_start, t_end)
+    stops = _stop_times(out_times, check_times, ki.imp_t[i], dt0, ddur, ki.t_start, t_end,
+                        p[L.D_EFF_SW:L.D_EFF_SW + L.N_EFF_SWITCH])
+    effector_switch(ki.t_start, p)
     y = ki.y0[i].copy()
     t = ki.t_start
     nfev = 0
@@ -93,6 +95,11 @@ def integrate_patient_scipy(ki: KernelInputs, i: int, out_times: np.ndarray,
                         y[dest] += y[s]
                         y[s] = 0.0
                 y = y * ki.imp_mult[i, m] + ki.imp_add[i, m]
+        if effector_switch(t, p):
+            j = CROSS_RELAPSE
+            if (t >= CROSS_FROM[j] and np.isnan(cross[j]) and below[j]
+                    and cval(y, j) >= thresholds[j][1]):
+                cross[j] = t
         for j in range(N_CROSS):
             if t >= CROSS_FROM[j] and cval(y, j) < thresholds[j][0]:
                 below[j] = True

@@ -19,7 +19,15 @@ import numba as nb
 import numpy as np
 
 from immunoreset.engine import layout as L
-from immunoreset.engine.model import N_OBS, OBS_ANC, activity, apply_rules, observe_at, rhs
+from immunoreset.engine.model import (
+    N_OBS,
+    OBS_ANC,
+    activity,
+    apply_rules,
+    effector_switch,
+    observe_at,
+    rhs,
+)
 
 # Dormand–Prince coefficients
 C2, C3, C4, C5 = 1 / 5, 3 / 10, 4 / 5, 8 / 9
@@ -83,8 +91,9 @@ def _hermite(y0: np.ndarray, y1: np.ndarray, f0: np.ndarray, f1: np.ndarray, h: 
 
 
 @nb.njit(cache=True)
-def _stop_times(out_times, check_times, imp_t, d_t0, d_dur, t_start, t_end):
-    n = out_times.shape[0] + check_times.shape[0] + imp_t.shape[0] + 2 * d_t0.shape[0] + 1
+def _stop_times(out_times, check_times, imp_t, d_t0, d_dur, t_start, t_end, switches):
+    n = out_times.shape[0] + check_times.shape[0] + imp_t.shape[0] + 2 * d_t0.shape[0] + 1 \
+        + switches.shape[0]
     buf = np.empty(n)
     k = 0
     for v in out_times:
@@ -102,6 +111,10 @@ def _stop_times(out_times, check_times, imp_t, d_t0, d_dur, t_start, t_end):
             buf[k] = d_t0[i]
             buf[k + 1] = d_t0[i] + d_dur[i]
             k += 2
+    for v in switches:
+        if v <= t_end:
+            buf[k] = v
+            k += 1
     buf[k] = t_end
     k += 1
     s = np.sort(buf[:k])
@@ -143,7 +156,9 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
     below = np.zeros(N_CROSS, dtype=np.bool_)
     for j in range(N_CROSS):
         cross_out[j] = np.nan
-    stops = _stop_times(out_times, check_times, imp_t, d_t0, d_dur, t_start, t_end)
+    stops = _stop_times(out_times, check_times, imp_t, d_t0, d_dur, t_start, t_end,
+                        p[L.D_EFF_SW:L.D_EFF_SW + L.N_EFF_SWITCH])
+    effector_switch(t_start, p)
     t = t_start
     h = 1e-2
     n_acc = 0
@@ -258,6 +273,13 @@ def integrate_patient(y0, p, d_agent, d_t0, d_dur, d_amount, imp_t, imp_mult, im
                 for i in range(ns):
                     y[i] = y[i] * imp_mult[m, i] + imp_add[m, i]
                 changed = True
+        if effector_switch(t, p):
+            changed = True
+            # a flare lifts the activity at once: a relapse if it crosses the threshold
+            if (t >= CROSS_FROM[CROSS_RELAPSE] and math.isnan(cross_out[CROSS_RELAPSE])
+                    and below[CROSS_RELAPSE]
+                    and _cross_value(y, p, CROSS_RELAPSE) >= thresholds[CROSS_RELAPSE, 1]):
+                cross_out[CROSS_RELAPSE] = t
         # refresh the derivative: the state jumped or the forcing has a kink here
         rhs(t, y, p, d_agent, d_t0, d_dur, d_amount, conc, k1)
         n_eval += 1

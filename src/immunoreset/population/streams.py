@@ -21,9 +21,13 @@ CLONES: Final = 4
 DISEASE_EVENTS: Final = 5
 #: baselines of the disease's clinical read-outs (one standard normal per continuous read-out)
 DISEASE_READOUTS: Final = 6
+#: spontaneous course of the effector phase (uniforms, one per switch of the two-state
+#: process; ``engine.layout.N_EFF_SWITCH`` of them)
+EFFECTOR_PHASE: Final = 7
 
 #: fixed block sizes (draws consumed per patient and purpose)
-BLOCK: Final = {COVARIATES: 16, VARIABILITY: 64, GRAFT: 32, EVENTS: 64, CLONES: 8}
+BLOCK: Final = {COVARIATES: 16, VARIABILITY: 64, GRAFT: 32, EVENTS: 64, CLONES: 8,
+                EFFECTOR_PHASE: 24}
 
 
 def patient_generator(seed: int, patient: int, purpose: int) -> np.random.Generator:
