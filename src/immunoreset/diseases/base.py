@@ -78,6 +78,19 @@ class ActivityEvent:
 
 
 @dataclass(frozen=True)
+class ProgressionKind:
+    """One kind of the disease's progression event (SSc: the organ that failed).
+
+    Which kind a patient's event is, is drawn from the patient's own stream with the shares
+    ``disease.<id>.progression_share.<id>`` (summing to 1). Outcome columns: ``<id>_day``
+    (the progression day if the event was of this kind, else NaN) and, once per disease,
+    ``progression_kind`` (the kind's id; null without an event)."""
+
+    id: str
+    description: str
+
+
+@dataclass(frozen=True)
 class ActivityFree:
     """A composite "no evidence of disease activity" end point: none of ``events`` and no
     progression. Columns ``<event_id>_day`` (first evidence of activity) and
@@ -153,6 +166,9 @@ class DiseaseModel:
     progressive_phenotype: bool = False
     #: clinical-record subtypes (``ClinicalRecord.disease_subtype``) that are progressive
     progressive_subtypes: tuple[str, ...] = ()
+    #: kinds of the progression event (SSc: heart, lung, kidney failure), drawn with
+    #: ``disease.<id>.progression_share.<kind>``
+    progression_kinds: tuple[ProgressionKind, ...] = ()
 
     def __post_init__(self) -> None:
         ids = {e.id for e in self.events}
@@ -191,10 +207,19 @@ class DiseaseModel:
         return units
 
     def phenotype_units(self) -> dict[str, str]:
-        """Unit of the phenotype column (only for a disease with a progressive phenotype)."""
-        if not self.progressive_phenotype:
-            return {}
-        return {"progressive": "bool (progressive phenotype; False = relapsing)"}
+        """Units of the phenotype column (only for a disease with a progressive phenotype)
+        and of the progression-kind columns (only for a disease with kinds)."""
+        units: dict[str, str] = {}
+        if self.progressive_phenotype:
+            units["progressive"] = "bool (progressive phenotype; False = relapsing)"
+        if self.progression_kinds:
+            units["progression_kind"] = ("kind of the progression event: "
+                                         + ", ".join(k.id for k in self.progression_kinds)
+                                         + " (null: no event)")
+            for k in self.progression_kinds:
+                units[f"{k.id}_day"] = (f"day after graft infusion of the {self.progression_event}"
+                                        f" when it was {k.description} (NaN: none)")
+        return units
 
     def readout_units(self) -> dict[str, str]:
         """Units of the disease's read-out columns."""
@@ -329,6 +354,18 @@ class DiseaseModel:
         with np.errstate(divide="ignore"):
             gaps = -np.log(np.clip(u, 1e-300, 1.0)) / rates
         return np.cumsum(gaps, axis=1)
+
+    def progression_shares(self, params: ParameterSet) -> np.ndarray:
+        """Shares of the progression kinds (``disease.<id>.progression_share.<kind>``),
+        which must sum to 1."""
+        shares = np.array([self.p(params, f"progression_share.{k.id}")
+                           for k in self.progression_kinds])
+        if shares.size and abs(shares.sum() - 1.0) > 1e-6:
+            from immunoreset.errors import InputError
+
+            raise InputError(f"disease.{self.id}.progression_share.*", float(shares.sum()),
+                             "shares summing to 1")
+        return shares
 
     def has_effector_course(self, params: ParameterSet) -> bool:
         """Whether the disease sets a spontaneous course of its effector phase."""

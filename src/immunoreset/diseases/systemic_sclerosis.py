@@ -6,13 +6,17 @@ response definition of early dcSSc trials; e.g. ASTIS secondary end points, van 
 major organ failure (heart, lung or kidney) — the ASTIS event-free-survival event.
 Comparator: monthly IV cyclophosphamide (``data/comparators.yaml``).
 
+Which organ failed is drawn with the shares ``disease.systemic_sclerosis.progression_share.*``
+(columns ``heart_failure_day``, ``lung_failure_day``, ``kidney_failure_day`` and
+``progression_kind``); the timing is the one organ-failure hazard.
+
 Read-out (``outcomes/disease_readouts``): FVC % predicted, lost at 4.1 % of the remaining
 FVC per year of pre-transplant activity (SENSCIS placebo slope, -93 mL/year) and regaining
 8 % when the inflammatory part resolves after the activity falls (the sustained FVC gain
 of the HSCT trials; magnitude assumed).
 """
 
-from immunoreset.diseases.base import ActivityReadout, DiseaseModel
+from immunoreset.diseases.base import ActivityReadout, DiseaseModel, ProgressionKind
 
 MODEL = DiseaseModel(
     id="systemic_sclerosis",
@@ -23,4 +27,11 @@ MODEL = DiseaseModel(
     progression_alias="organ_failure_day",
     readouts=(ActivityReadout("fvc_percent_predicted", "forced vital capacity",
                               "% predicted"),),
+    progression_kinds=(
+        ProgressionKind("heart_failure", "persistent cardiac failure (myocardial disease, "
+                        "arrhythmia)"),
+        ProgressionKind("lung_failure", "persistent respiratory failure (interstitial lung "
+                        "disease or pulmonary arterial hypertension)"),
+        ProgressionKind("kidney_failure", "persistent renal failure (scleroderma renal crisis)"),
+    ),
 )

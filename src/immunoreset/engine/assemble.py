@@ -61,7 +61,8 @@ _EV_HAZARDS3 = 35  # 8 thresholds: engraftment syndrome, SOS, mucositis, maligna
 #                    pulmonary toxicity, VZV, AKI
 EV_TOX_LAG = 43  # lag from fatal conditioning toxicity to death (gamma quantile)
 EV_ORGAN_DEATH = 44  # 2: fatal major organ failure (share), lag to death (exponential)
-N_EV_USED = 46
+EV_PROGRESSION_KIND = 46  # kind of the progression event (SSc: the failed organ)
+N_EV_USED = 47
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from immunoreset.diseases import disease_model
 from immunoreset.engine import layout as L
-from immunoreset.engine.assemble import KernelInputs, assemble
+from immunoreset.engine.assemble import EV_PROGRESSION_KIND, KernelInputs, assemble
 from immunoreset.engine.model import N_OBS, OBS_ANC, OBS_HB, OBS_LYMPH, OBS_PLT
 from immunoreset.engine.solver import (
     CROSS_ANC,
@@ -19,7 +19,7 @@ from immunoreset.engine.solver import (
     integrate_batch,
 )
 from immunoreset.outcomes.complications import censor_after_death, complication_outcomes
-from immunoreset.outcomes.disease_events import disease_event_outcomes
+from immunoreset.outcomes.disease_events import disease_event_outcomes, progression_kind_outcomes
 from immunoreset.outcomes.disease_readouts import disease_readout_outcomes
 from immunoreset.outcomes.hematology import hematology_outcomes
 from immunoreset.outcomes.immune import disease_outcomes, immune_outcomes
@@ -119,6 +119,8 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
             out["progressive"] = (np.zeros(n, dtype=bool) if cohort.progressive is None
                                   else np.asarray(cohort.progressive, dtype=bool))
         out.update(disease_readout_outcomes(dm, grid.out_times, obs, **common))
+        out.update(progression_kind_outcomes(dm, out["progression_day"],
+                                             u[:, EV_PROGRESSION_KIND], params))
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]
     return ChunkResult(grid=grid, obs=obs, crossings=cross, tx_log=tx, status=status,

@@ -122,3 +122,25 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
             out[f"{af.id}_y{y}"] = (alive & free & (horizon_days >= tt)).astype(bool)
     return out
 
+
+
+def progression_kind_outcomes(dm: DiseaseModel, progression_day: np.ndarray, u: np.ndarray,
+                              params: ParameterSet) -> dict[str, object]:
+    """Which kind each progression event was (:class:`~immunoreset.diseases.base.ProgressionKind`;
+    SSc: the failed organ), drawn with the disease's shares from the patient's uniform ``u``
+    (EVENTS stream, slot ``EV_PROGRESSION_KIND``): ``<kind>_day`` per kind (NaN unless the
+    patient's event was of that kind) and ``progression_kind`` (null without an event).
+    Nothing for a disease without kinds."""
+    if not dm.progression_kinds:
+        return {}
+    import polars as pl
+
+    cum = np.cumsum(dm.progression_shares(params))
+    idx = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+    happened = np.isfinite(progression_day)
+    out: dict[str, object] = {}
+    for j, kind in enumerate(dm.progression_kinds):
+        out[f"{kind.id}_day"] = np.where(happened & (idx == j), progression_day, np.nan)
+    names = [dm.progression_kinds[j].id if h else None for j, h in zip(idx, happened, strict=True)]
+    out["progression_kind"] = pl.Series("progression_kind", names, dtype=pl.Utf8)
+    return out
