@@ -25,7 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parents[1] / "docs" / "held_out_checks.md"
 CHECKS = ("progressive_ms", "sentinel_natalizumab", "atkins_busulfan", "systemic_sclerosis_tbi",
-          "sle_registry", "sle_registry_2008", "ra_cd34_selection", "t1d_cohorts", "crohns_registry")
+          "sle_registry", "sle_registry_2008", "ra_cd34_selection", "t1d_cohorts",
+          "crohns_registry")
 
 
 def _fmt(x: float) -> str:
