@@ -92,3 +92,20 @@ def test_write_produces_every_file_atomically(full, tmp_path, monkeypatch):
         full.write(tmp_path / "second")
     assert not (tmp_path / "second").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".second")]
+
+
+def test_report_names_the_disease_model_assumptions(full):
+    # the disease layer's definitions and structural assumptions are in the report, so no
+    # number appears without them (SSc: the organ shares; no spontaneous quiescence)
+    doc = render_report(full)
+    assert "Disease model (systemic_sclerosis)" in doc
+    assert "lung_failure 0.52" in doc
+    assert "no spontaneous remission of the effector phase" in doc
+
+
+def test_disease_lines_follow_the_run_parameters():
+    changed = {"disease.crohns_disease.effector.quiescence_rate": {"shipped": 0.35,
+                                                                   "value": 0.5}}
+    lines = report_html._disease_lines("crohns_disease", changed)
+    assert any("quiescent at 0.5/year" in x for x in lines)
+    assert report_html._disease_lines("not_a_disease", {}) == []

@@ -367,6 +367,30 @@ class DiseaseModel:
                              "shares summing to 1")
         return shares
 
+    def describe(self, params: ParameterSet) -> list[str]:
+        """Short lines naming the disease layer's definitions and its structural
+        assumptions, for reports (score, remission, progression and its kinds, the
+        spontaneous course of the effector phase)."""
+        lines = [f"score {self.score_name} [{self.score_unit}]; remission: "
+                 f"{self.remission_definition}",
+                 f"progression event: {self.progression_event}"]
+        if self.progression_kinds:
+            shares = self.progression_shares(params)
+            lines.append("kind of progression drawn with shares " + ", ".join(
+                f"{k.id} {s:.2f}" for k, s in zip(self.progression_kinds, shares, strict=True))
+                + " (the timing is one hazard)")
+        if self.has_effector_course(params):
+            lines.append(
+                "spontaneous course of the effector phase: quiescent at "
+                f"{self.optional(params, 'effector.quiescence_rate', 0.0):g}/year, flares at "
+                f"{self.optional(params, 'effector.flare_rate', 0.0):g}/year, tissues see "
+                f"{self.effector_quiescent_share(params):g} of the load while quiescent "
+                "(both arms, from day 0)")
+        else:
+            lines.append("no spontaneous remission of the effector phase: activity follows "
+                         "the autoreactive load")
+        return lines
+
     def has_effector_course(self, params: ParameterSet) -> bool:
         """Whether the disease sets a spontaneous course of its effector phase."""
         return self.optional(params, "effector.quiescence_rate", 0.0) > 0.0

@@ -171,6 +171,7 @@ def _design(res: TrialResult) -> str:
         arms.append([_e(a.name), f"{a.allocation:g}", _e(a.n_published), what, timing])
     sim_cols = sorted(c for c in res.patients.columns
                       if c.endswith("_day") and res.patients[c].null_count() < res.patients.height)
+    changed = (res.provenance.get("parameters") or {}).get("changed_from_shipped") or {}
     assumptions = [
         "Trial time 0 is randomisation; outcome day columns are days after graft infusion, "
         "shifted by the randomisation-to-infusion interval "
@@ -183,7 +184,10 @@ def _design(res: TrialResult) -> str:
         "source); this spec carries only what the paper reports about design and population.",
         "Event columns simulated today: " + (", ".join(sim_cols) if sim_cols else "none") + ".",
     ]
-    changed = (res.provenance.get("parameters") or {}).get("changed_from_shipped") or {}
+    disease_lines = _disease_lines(s.disease, changed)
+    if disease_lines:
+        assumptions.append("Disease model (" + _e(s.disease) + "): "
+                           + "; ".join(_e(x) for x in disease_lines) + ".")
     if changed:
         assumptions.insert(0, "<b>Not the shipped model:</b> run with parameters changed from "
                            "the shipped set: " + "; ".join(
@@ -193,6 +197,22 @@ def _design(res: TrialResult) -> str:
             + _table(["arm", "allocation", "n in paper", "protocol", "randomisation to "
                       "day 0"], arms)
             + "<ul>" + "".join(f"<li>{x}</li>" for x in assumptions) + "</ul>")
+
+
+def _disease_lines(disease: str, changed: dict[str, dict[str, float]]) -> list[str]:
+    """The disease layer's definitions and structural assumptions under the run's
+    parameters (the shipped set with the run's changes); none for an unmodelled disease."""
+    from immunoreset.diseases import disease_model
+    from immunoreset.errors import InputError
+    from immunoreset.parameters import shipped_parameters
+
+    try:
+        dm = disease_model(disease)
+    except InputError:
+        return []
+    params = shipped_parameters().evolve_written(
+        **{k: v["value"] for k, v in changed.items()})
+    return dm.describe(params)
 
 
 def _flow_figure(res: TrialResult) -> str:
