@@ -21,6 +21,7 @@ Nothing happens after death or beyond the horizon.
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from immunoreset.diseases.base import EVENT_YEARS, DiseaseModel
 from immunoreset.engine.model import OBS_ACT
@@ -133,8 +134,6 @@ def progression_kind_outcomes(dm: DiseaseModel, progression_day: np.ndarray, u: 
     Nothing for a disease without kinds."""
     if not dm.progression_kinds:
         return {}
-    import polars as pl
-
     cum = np.cumsum(dm.progression_shares(params))
     idx = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
     happened = np.isfinite(progression_day)
