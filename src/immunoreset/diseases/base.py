@@ -367,6 +367,23 @@ class DiseaseModel:
                              "shares summing to 1")
         return shares
 
+    def progression_kind_weights(self, params: ParameterSet, duration_years: np.ndarray
+                                 ) -> np.ndarray:
+        """Probability of each kind ``[n, K]`` for events at disease durations
+        ``duration_years`` (years from onset at the event). With the optional
+        ``progression_timing_rate.<kind>`` (1/year) each kind's failures fall at durations
+        spread exponentially with that rate, so ``P(kind | d) ∝ share·rate·e^(−rate·d)``
+        (renal crisis early, heart and lung later); without them the shares alone."""
+        shares = self.progression_shares(params)
+        n = len(duration_years)
+        names = [f"progression_timing_rate.{k.id}" for k in self.progression_kinds]
+        if not all(f"disease.{self.id}.{m}" in params for m in names):
+            return np.broadcast_to(shares, (n, shares.size)).copy()
+        rates = np.array([self.p(params, m) for m in names])
+        d = np.nan_to_num(np.asarray(duration_years, dtype=float), nan=0.0)[:, None]
+        w = shares * rates * np.exp(-rates * d)
+        return w / w.sum(axis=1, keepdims=True)
+
     def describe(self, params: ParameterSet) -> list[str]:
         """Short lines naming the disease layer's definitions and its structural
         assumptions, for reports (score, remission, progression and its kinds, the
@@ -376,8 +393,11 @@ class DiseaseModel:
                  f"progression event: {self.progression_event}"]
         if self.progression_kinds:
             shares = self.progression_shares(params)
+            timed = all(f"disease.{self.id}.progression_timing_rate.{k.id}" in params
+                        for k in self.progression_kinds)
             lines.append("kind of progression drawn with shares " + ", ".join(
                 f"{k.id} {s:.2f}" for k, s in zip(self.progression_kinds, shares, strict=True))
+                + (", weighted by the disease duration at the event" if timed else "")
                 + " (the timing is one hazard)")
         if self.has_effector_course(params):
             lines.append(

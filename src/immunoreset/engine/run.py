@@ -120,7 +120,8 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
                                   else np.asarray(cohort.progressive, dtype=bool))
         out.update(disease_readout_outcomes(dm, grid.out_times, obs, **common))
         out.update(progression_kind_outcomes(dm, out["progression_day"],
-                                             u[:, EV_PROGRESSION_KIND], params))
+                                             u[:, EV_PROGRESSION_KIND], params,
+                                             cohort.disease_duration_years))
     i100 = np.searchsorted(grid.out_times, 100.0)
     out["lymphoid_output_day100"] = obs[:, min(i100, m - 1), OBS_LYMPH]
     return ChunkResult(grid=grid, obs=obs, crossings=cross, tx_log=tx, status=status,

@@ -126,16 +126,21 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
 
 
 def progression_kind_outcomes(dm: DiseaseModel, progression_day: np.ndarray, u: np.ndarray,
-                              params: ParameterSet) -> dict[str, object]:
+                              params: ParameterSet, duration_years: np.ndarray | None = None
+                              ) -> dict[str, object]:
     """Which kind each progression event was (:class:`~immunoreset.diseases.base.ProgressionKind`;
-    SSc: the failed organ), drawn with the disease's shares from the patient's uniform ``u``
-    (EVENTS stream, slot ``EV_PROGRESSION_KIND``): ``<kind>_day`` per kind (NaN unless the
-    patient's event was of that kind) and ``progression_kind`` (null without an event).
-    Nothing for a disease without kinds."""
+    SSc: the failed organ), drawn from the patient's uniform ``u`` (EVENTS stream, slot
+    ``EV_PROGRESSION_KIND``) with the disease's shares, weighted by the disease duration at
+    the event where the disease sets timing rates (``duration_years``: years from onset at
+    day 0; :meth:`~immunoreset.diseases.base.DiseaseModel.progression_kind_weights`):
+    ``<kind>_day`` per kind (NaN unless the patient's event was of that kind) and
+    ``progression_kind`` (null without an event). Nothing for a disease without kinds."""
     if not dm.progression_kinds:
         return {}
-    cum = np.cumsum(dm.progression_shares(params))
-    idx = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+    base = np.zeros(len(u)) if duration_years is None else np.asarray(duration_years, float)
+    at_event = base + np.nan_to_num(progression_day, nan=0.0) / 365.25
+    cum = np.cumsum(dm.progression_kind_weights(params, at_event), axis=1)
+    idx = np.minimum((u[:, None] >= cum).sum(axis=1), cum.shape[1] - 1)
     happened = np.isfinite(progression_day)
     out: dict[str, object] = {}
     for j, kind in enumerate(dm.progression_kinds):
