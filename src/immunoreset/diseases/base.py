@@ -367,6 +367,14 @@ class DiseaseModel:
                              "shares summing to 1")
         return shares
 
+    def progression_timing_rates(self, params: ParameterSet) -> np.ndarray | None:
+        """The optional ``progression_timing_rate.<kind>`` of every kind (1/year), or None
+        when the disease does not set them all."""
+        names = [f"progression_timing_rate.{k.id}" for k in self.progression_kinds]
+        if not names or not all(f"disease.{self.id}.{m}" in params for m in names):
+            return None
+        return np.array([self.p(params, m) for m in names])
+
     def progression_kind_weights(self, params: ParameterSet, duration_years: np.ndarray
                                  ) -> np.ndarray:
         """Probability of each kind ``[n, K]`` for events at disease durations
@@ -376,10 +384,9 @@ class DiseaseModel:
         (renal crisis early, heart and lung later); without them the shares alone."""
         shares = self.progression_shares(params)
         n = len(duration_years)
-        names = [f"progression_timing_rate.{k.id}" for k in self.progression_kinds]
-        if not all(f"disease.{self.id}.{m}" in params for m in names):
+        rates = self.progression_timing_rates(params)
+        if rates is None:
             return np.broadcast_to(shares, (n, shares.size)).copy()
-        rates = np.array([self.p(params, m) for m in names])
         d = np.nan_to_num(np.asarray(duration_years, dtype=float), nan=0.0)[:, None]
         w = shares * rates * np.exp(-rates * d)
         return w / w.sum(axis=1, keepdims=True)
@@ -393,8 +400,7 @@ class DiseaseModel:
                  f"progression event: {self.progression_event}"]
         if self.progression_kinds:
             shares = self.progression_shares(params)
-            timed = all(f"disease.{self.id}.progression_timing_rate.{k.id}" in params
-                        for k in self.progression_kinds)
+            timed = self.progression_timing_rates(params) is not None
             lines.append("kind of progression drawn with shares " + ", ".join(
                 f"{k.id} {s:.2f}" for k, s in zip(self.progression_kinds, shares, strict=True))
                 + (", weighted by the disease duration at the event" if timed else "")

@@ -124,7 +124,6 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
     return out
 
 
-
 def progression_kind_outcomes(dm: DiseaseModel, progression_day: np.ndarray, u: np.ndarray,
                               params: ParameterSet, duration_years: np.ndarray | None = None
                               ) -> dict[str, object]:
