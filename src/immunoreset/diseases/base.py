@@ -8,6 +8,10 @@ adds only its own layer, with its numbers in ``data/parameters.yaml`` under
 * ``score_baseline_mean``, ``score_baseline_sd``, ``score_min``, ``score_max`` — the
   baseline score distribution (truncated normal) and the scale's range;
 * ``score_floor`` — the score with no autoimmune activity (irreversible damage);
+  optionally ``score_floor_spread`` — its between-patient log-normal spread (σ of the log);
+* optionally ``symptomatic_failure_rate`` — the hazard per year of the progression event in a
+  patient whose score stays outside remission without any activity (symptoms the immune
+  reset cannot remove: Crohn's therapy restarted after resections);
 * ``score_recovery_half_life`` — how fast the score falls when activity stops;
 * ``natural_regression`` — fraction of (baseline − floor) that the score loses on its own
   at unchanged activity (spontaneous improvement seen in placebo arms);
@@ -261,12 +265,25 @@ class DiseaseModel:
                                                   "phenotype in the model")
 
     def score_floor(self, params: ParameterSet, s0: np.ndarray,
-                    progressive: np.ndarray | None = None) -> np.ndarray:
+                    progressive: np.ndarray | None = None,
+                    u: np.ndarray | None = None) -> np.ndarray:
         """Per-patient score with no autoimmune activity at day 0: ``score_floor``, and for a
         progressive patient the entry score less its small reversible (inflammatory) part
         ``progressive.reversible_score`` (disability is mostly fixed; it rises afterwards
-        through neurodegeneration, :meth:`neurodegeneration`)."""
+        through neurodegeneration, :meth:`neurodegeneration`).
+
+        With the optional ``score_floor_spread`` (> 0) the floor differs between patients:
+        ``score_floor·exp(σ·Φ⁻¹(u))`` (log-normal, median ``score_floor``) from the patient's
+        uniform ``u``, never above the entry score (the non-inflammatory part of a score cannot
+        exceed the whole)."""
         floor = np.full(np.shape(s0), self.p(params, "score_floor"))
+        spread = self.optional(params, "score_floor_spread", 0.0)
+        if spread > 0.0 and u is not None:
+            from scipy.special import ndtri
+
+            z = ndtri(np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12))
+            own = floor * np.exp(spread * z)
+            floor = np.minimum(own, s0) if self.higher_is_worse else np.maximum(own, s0)
         if progressive is not None and np.any(progressive):
             self._check_progressive()
             own = np.maximum(s0 - self.p(params, "progressive.reversible_score"), floor)
@@ -318,6 +335,20 @@ class DiseaseModel:
         s_eq = np.minimum(np.maximum(s_eq, floor + 1e-6), smax - 0.01 * (smax - floor))
         k_in = k_out * (s_eq - floor) * smax / (smax - s_eq)
         return k_in, k_out
+
+    def symptomatic_failure_hazard(self, params: ParameterSet, floor: np.ndarray) -> np.ndarray:
+        """Activity-independent hazard of the progression event (per day) of a patient whose
+        activity-free score stays outside remission (``floor`` beyond ``remission_threshold``):
+        the optional ``symptomatic_failure_rate`` (per year, default 0) — in Crohn's disease,
+        therapy restarted for symptoms that no immune reset removes. Zero for everyone else
+        and in a disease without an absolute remission threshold."""
+        rate = self.optional(params, "symptomatic_failure_rate", 0.0)
+        floor = np.asarray(floor, dtype=float)
+        if rate <= 0.0 or not self.absolute_remission:
+            return np.zeros(floor.shape)
+        thr = self.p(params, "remission_threshold")
+        outside = floor >= thr if self.higher_is_worse else floor <= thr
+        return np.where(outside, rate / 365.25, 0.0)
 
     def progression_rate(self, params: ParameterSet) -> float:
         """Progression hazard per day at the pre-transplant activity."""

@@ -1,7 +1,10 @@
 """Crohn's disease: CDAI (0–600) and treatment failure.
 
 Score: Crohn's Disease Activity Index. ``score_floor`` is the activity-independent part
-(symptoms after resections and stricturing damage).
+(symptoms after resections and stricturing damage); it differs between patients
+(``score_floor_spread``): a fifth of patients keep a CDAI of 150 or more with healed mucosa
+(SONIC, Peyrin-Biroulet Gut 2014; Dai PLoS One 2014), never enter clinical remission, and
+have therapy restarted for those symptoms (``symptomatic_failure_rate``).
 
 Progression: treatment failure — restart of Crohn's medical therapy or surgery for active
 disease, the relapse definition of the Northwestern HSCT series (Burt RK et al. Blood

@@ -62,7 +62,8 @@ _EV_HAZARDS3 = 35  # 8 thresholds: engraftment syndrome, SOS, mucositis, maligna
 EV_TOX_LAG = 43  # lag from fatal conditioning toxicity to death (gamma quantile)
 EV_ORGAN_DEATH = 44  # 2: fatal major organ failure (share), lag to death (exponential)
 EV_PROGRESSION_KIND = 46  # kind of the progression event (SSc: the failed organ)
-N_EV_USED = 47
+_EV_SCORE_FLOOR = 47  # the patient's activity-free score (diseases with score_floor_spread)
+N_EV_USED = 48
 
 
 @dataclass(frozen=True)
@@ -439,7 +440,7 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
             raise InputError("score_baseline", float(recorded[bad][0]),
                              f"[0, {smax:g}] {dm.score_name} points")
         s0 = np.where(np.isfinite(recorded), recorded, s0)
-    floor = dm.score_floor(params, s0, prog)
+    floor = dm.score_floor(params, s0, prog, ev[:, _EV_SCORE_FLOOR])
     k_in, k_out = dm.score_rates(params, s0, floor)
     n = len(s0)
     p[:, L.D_KIN] = k_in
@@ -452,6 +453,7 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
         dm.inflammation_scale(params, prog, n) ** expo
     p[:, L.D_PROG_EXP] = expo
     p[:, L.D_PROG_BASE], p[:, L.D_SFLOOR_DRIFT] = dm.neurodegeneration(params, prog, n)
+    p[:, L.D_PROG_BASE] += dm.symptomatic_failure_hazard(params, floor)
     y0[:, L.ACT] = s0
     y0[:, L.DMG] = 0.0
     # spontaneous course of the effector phase (none unless the disease sets its rates)
@@ -474,6 +476,8 @@ def baseline_scores(dm, params: ParameterSet, u: np.ndarray,
 
 #: public name of the EVENTS-stream slot of the entry score (read by trial screening)
 EV_SCORE = _EV_SCORE
+#: public name of the EVENTS-stream slot of the patient's activity-free score
+EV_SCORE_FLOOR = _EV_SCORE_FLOOR
 
 
 def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort,

@@ -169,7 +169,7 @@ AUTO_DELTA = _a()  # turnover rate of the autoreactive families (1/day; the dise
 # disease layer
 D_KIN, D_KOUT, D_SMAX, D_SFLOOR, D_DMG_RATE = _a(), _a(), _a(), _a(), _a()
 D_PROG_EXP = _a()  # exponent of activity in the progression hazard
-D_PROG_BASE = _a()  # activity-independent progression hazard after day 0 (1/day; progressive MS)
+D_PROG_BASE = _a()  # activity-independent progression hazard after day 0 (1/day; MS, Crohn's)
 D_SFLOOR_DRIFT = _a()  # rise of the score floor after day 0 (score units/day; progressive MS)
 D_REMIT, D_RELAPSE = _a(), _a()  # activity thresholds (fraction of baseline) for remission/relapse
 # share of the autoreactive load the tissues see (1; < 1 on an anti-inflammatory comparator)
