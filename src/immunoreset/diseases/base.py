@@ -69,6 +69,9 @@ import numpy as np
 from immunoreset.parameters import ParameterSet
 from immunoreset.population.covariates import truncated_normal
 
+#: recurrent events a disease may declare (each has an EVENTS-stream slot for its prior count)
+MAX_EVENTS = 4
+
 
 @dataclass(frozen=True)
 class ActivityEvent:
@@ -173,6 +176,11 @@ class DiseaseModel:
     #: kinds of the progression event (SSc: heart, lung, kidney failure), drawn with
     #: ``disease.<id>.progression_share.<kind>``
     progression_kinds: tuple[ProgressionKind, ...] = ()
+    #: the patient's event frailty ``G`` multiplies the activity-driven progression hazard
+    #: as it multiplies every event intensity, ``h·G·(c·I)^n`` (MS: patients who relapse
+    #: more also worsen more), so a cohort selected on prior relapses carries the
+    #: progression of its selection (:meth:`event_frailty`)
+    frailty_drives_progression: bool = False
 
     def __post_init__(self) -> None:
         ids = {e.id for e in self.events}
@@ -188,6 +196,10 @@ class DiseaseModel:
             raise ValueError(f"{self.id}: duplicate read-out ids")
         if self.progressive_subtypes and not self.progressive_phenotype:
             raise ValueError(f"{self.id}: progressive_subtypes without a progressive phenotype")
+        if self.frailty_drives_progression and not self.events:
+            raise ValueError(f"{self.id}: frailty_drives_progression without recurrent events")
+        if len(self.events) > MAX_EVENTS:
+            raise ValueError(f"{self.id}: more than {MAX_EVENTS} recurrent events")
 
     def event_units(self) -> dict[str, str]:
         """Units of the disease's recurrent-event and composite columns."""
@@ -335,6 +347,33 @@ class DiseaseModel:
         s_eq = np.minimum(np.maximum(s_eq, floor + 1e-6), smax - 0.01 * (smax - floor))
         k_in = k_out * (s_eq - floor) * smax / (smax - s_eq)
         return k_in, k_out
+
+    def event_frailty(self, params: ParameterSet, u: np.ndarray) -> np.ndarray:
+        """The patient's event frailty ``G ~ Gamma(k, 1/k)`` (mean 1,
+        ``k = event_frailty_shape``) from its uniform ``u``: one draw per patient, read by
+        the recurrent events, by the prior-year event counts that screening sees and, with
+        ``frailty_drives_progression``, by the progression hazard."""
+        from scipy.special import gammaincinv
+
+        k = self.p(params, "event_frailty_shape")
+        return gammaincinv(k, np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)) / k
+
+    def prior_event_counts(self, params: ParameterSet, event_id: str, g: np.ndarray,
+                           u: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+        """Events in the year before entry, at the pre-transplant activity:
+        ``N ~ Poisson(λ_e·G·c)`` from the patient's uniform ``u`` (``c`` = ``scale``, the
+        progressive phenotype's inflammation factor; the event's activity exponent applies
+        to it as after infusion). A screening covariate ``<event>_prior_year``."""
+        from scipy.stats import poisson
+
+        ids = [e.id for e in self.events]
+        if event_id not in ids:
+            raise KeyError(f"{self.id} has no recurrent event {event_id!r}")
+        c = np.ones(np.shape(g)) if scale is None else np.asarray(scale, dtype=float)
+        mu = self.p(params, f"{event_id}.rate_per_year") * np.asarray(g, dtype=float) * \
+            c ** self.event_exponent(params, event_id)
+        q = np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)
+        return poisson.ppf(q, mu).astype(float)
 
     def symptomatic_failure_hazard(self, params: ParameterSet, floor: np.ndarray) -> np.ndarray:
         """Activity-independent hazard of the progression event (per day) of a patient whose

@@ -63,4 +63,5 @@ MODEL = DiseaseModel(
     progressive_phenotype=True,
     progressive_subtypes=("secondary_progressive", "primary_progressive",
                           "progressive_relapsing", "progressive"),
+    frailty_drives_progression=True,
 )

@@ -63,7 +63,9 @@ EV_TOX_LAG = 43  # lag from fatal conditioning toxicity to death (gamma quantile
 EV_ORGAN_DEATH = 44  # 2: fatal major organ failure (share), lag to death (exponential)
 EV_PROGRESSION_KIND = 46  # kind of the progression event (SSc: the failed organ)
 _EV_SCORE_FLOOR = 47  # the patient's activity-free score (diseases with score_floor_spread)
-N_EV_USED = 48
+_EV_FRAILTY = 48  # the patient's event frailty G (diseases with recurrent events)
+_EV_PRIOR_EVENTS = 49  # 4: events in the year before entry, one slot per declared event
+N_EV_USED = 53
 
 
 @dataclass(frozen=True)
@@ -451,6 +453,8 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
     expo = dm.progression_exponent(params)
     p[:, L.D_DMG_RATE] = dm.progression_rate(params) * \
         dm.inflammation_scale(params, prog, n) ** expo
+    if dm.frailty_drives_progression:  # the events' frailty multiplies this intensity too (MS)
+        p[:, L.D_DMG_RATE] *= dm.event_frailty(params, ev[:, _EV_FRAILTY])
     p[:, L.D_PROG_EXP] = expo
     p[:, L.D_PROG_BASE], p[:, L.D_SFLOOR_DRIFT] = dm.neurodegeneration(params, prog, n)
     p[:, L.D_PROG_BASE] += dm.symptomatic_failure_hazard(params, floor)
@@ -478,6 +482,9 @@ def baseline_scores(dm, params: ParameterSet, u: np.ndarray,
 EV_SCORE = _EV_SCORE
 #: public name of the EVENTS-stream slot of the patient's activity-free score
 EV_SCORE_FLOOR = _EV_SCORE_FLOOR
+#: public names of the EVENTS-stream slots of the event frailty and the prior-year counts
+EV_FRAILTY = _EV_FRAILTY
+EV_PRIOR_EVENTS = _EV_PRIOR_EVENTS
 
 
 def _complication_parameters(p: np.ndarray, params: ParameterSet, cohort: Cohort,

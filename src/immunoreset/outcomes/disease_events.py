@@ -13,8 +13,10 @@ over-dispersed (negative binomial at constant activity) and correlated; ``c`` is
 
 Event times are drawn by time rescaling: with ``Λ(t) = λ_e·G·∫₀ᵗ (c·I)^n_e`` (trapezoid on
 the output grid: daily to day 100, weekly after), the events are ``Λ⁻¹(E₁), Λ⁻¹(E₁+E₂), …`` for unit
-exponentials ``Eⱼ``. The frailty and the gaps come from the patient's own stream
-(``streams.DISEASE_EVENTS``), so a patient's events do not depend on the batch or the worker.
+exponentials ``Eⱼ``. The frailty comes from the patient's EVENTS stream (slot
+``EV_FRAILTY``, the one draw that screening's prior-year counts and, in MS, the progression
+hazard also read) and the gaps from its own stream (``streams.DISEASE_EVENTS``), so a
+patient's events do not depend on the batch or the worker.
 Nothing happens after death or beyond the horizon.
 """
 
@@ -24,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from immunoreset.diseases.base import EVENT_YEARS, DiseaseModel
+from immunoreset.engine.assemble import EV_FRAILTY
 from immunoreset.engine.model import OBS_ACT
 from immunoreset.parameters import ParameterSet
 from immunoreset.population import streams as st
@@ -85,7 +88,7 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
     cums = {}
     for e in dm.events:
         t, cums[e.id] = cumulative_activity(times, obs, dm.event_exponent(params, e.id), scale)
-    k = dm.p(params, "event_frailty_shape")
+    g_all = dm.event_frailty(params, st.uniform_block(seed, patient_ids, st.EVENTS)[:, EV_FRAILTY])
     rates = [dm.p(params, f"{e.id}.rate_per_year") / _DAYS_PER_YEAR for e in dm.events]
     end = np.minimum(np.where(np.isnan(death_day), np.inf, death_day), horizon_days)
     end = np.minimum(end, t[-1])
@@ -93,7 +96,7 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
     counts = {(e.id, y): np.full(n, np.nan) for e in dm.events for y in EVENT_YEARS}
     for i in range(n):
         rng = st.patient_generator(seed, int(patient_ids[i]), st.DISEASE_EVENTS)
-        g = rng.gamma(k, 1.0 / k)
+        g = g_all[i]
         for e, rate in zip(dm.events, rates, strict=True):
             ev = _event_times(rng, t, rate * g * cums[e.id][i], float(end[i]))
             if ev.size:

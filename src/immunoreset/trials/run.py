@@ -71,6 +71,7 @@ from immunoreset.trials.endpoints import (
 )
 from immunoreset.trials.spec import (
     MODELLED_COVARIATES,
+    PRIOR_YEAR_SUFFIX,
     SCORE_COVARIATES,
     ArmSpec,
     ComparatorProtocol,
@@ -236,10 +237,37 @@ def baseline_scores(cohort: Cohort) -> np.ndarray | None:
     return np.where(np.isfinite(recorded), recorded, drawn)
 
 
+def prior_event_counts(cohort: Cohort, event_id: str) -> np.ndarray | None:
+    """Each patient's count of ``event_id`` (e.g. ``clinical_relapse``) in the year before
+    entry, or ``None`` when the disease declares no such event: drawn from slots
+    ``EV_FRAILTY`` and ``EV_PRIOR_EVENTS`` of the patient's EVENTS stream, with the very
+    frailty that then drives the patient's simulated events (and, in MS, its progression),
+    so a criterion such as ``clinical_relapse_prior_year >= 2`` selects the patients who are
+    simulated as the more active ones."""
+    from immunoreset.diseases import disease_model
+    from immunoreset.engine.assemble import EV_FRAILTY, EV_PRIOR_EVENTS
+
+    try:
+        dm = disease_model(cohort.disease)
+    except (KeyError, ImportError, ValueError):
+        return None
+    ids = [e.id for e in dm.events]
+    if event_id not in ids:
+        return None
+    params = default_parameters()
+    u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
+    g = dm.event_frailty(params, u[:, EV_FRAILTY])
+    scale = dm.inflammation_scale(params, cohort.progressive, len(cohort))
+    return dm.prior_event_counts(params, event_id, g, u[:, EV_PRIOR_EVENTS + ids.index(event_id)],
+                                 scale)
+
+
 def covariate(cohort: Cohort, name: str) -> np.ndarray | None:
     """A covariate of every patient, or ``None`` when the cohort does not carry it."""
     if name in MODELLED_COVARIATES and isinstance(getattr(cohort, name, None), np.ndarray):
         return np.asarray(getattr(cohort, name), dtype=float)
+    if name.endswith(PRIOR_YEAR_SUFFIX):
+        return prior_event_counts(cohort, name[:-len(PRIOR_YEAR_SUFFIX)])
     if name in SCORE_COVARIATES:
         want = SCORE_COVARIATES[name]
         return baseline_scores(cohort) if want in (None, cohort.disease) else None
@@ -354,7 +382,18 @@ def _covariate_frame(c: Cohort) -> pl.DataFrame:
     score = baseline_scores(c)
     if score is not None:
         cols["screening_score"] = score
+    for e in _event_ids(c.disease):
+        cols[e + PRIOR_YEAR_SUFFIX] = prior_event_counts(c, e)
     return pl.DataFrame(cols)
+
+
+def _event_ids(disease: str) -> list[str]:
+    from immunoreset.diseases import disease_model
+
+    try:
+        return [e.id for e in disease_model(disease).events]
+    except (KeyError, ImportError, ValueError):
+        return []
 
 
 # ----------------------------------------------------------------------------- randomisation

@@ -89,6 +89,11 @@ SCORE_COVARIATES: Final = {
     "insulin_requirement": "type1_diabetes",
 }
 
+#: A disease's recurrent event in the year before entry as a screening covariate:
+#: ``<event>_prior_year`` (e.g. ``clinical_relapse_prior_year`` in MS), drawn with the
+#: patient's own event frailty (``trials.run.prior_event_counts``).
+PRIOR_YEAR_SUFFIX: Final = "_prior_year"
+
 
 # ----------------------------------------------------------------------------- events
 
@@ -897,10 +902,23 @@ class TrialSpec(BaseModel):
                     out.append(f"{kind} criterion '{c.label()}': text only; recorded as not "
                                "applied")
                 elif c.covariate not in MODELLED_COVARIATES and \
-                        c.covariate not in SCORE_COVARIATES:
+                        c.covariate not in SCORE_COVARIATES and \
+                        not self._is_prior_event_covariate(c.covariate):
                     out.append(f"{kind} criterion '{c.label()}': covariate not modelled; "
                                "recorded as not applied")
         return out
+
+    def _is_prior_event_covariate(self, name: str) -> bool:
+        """``<event>_prior_year`` for a recurrent event this disease's model declares."""
+        if not name.endswith(PRIOR_YEAR_SUFFIX):
+            return False
+        from immunoreset.diseases import disease_model
+
+        try:
+            dm = disease_model(self.disease)
+        except (KeyError, ImportError, ValueError):
+            return False
+        return name[:-len(PRIOR_YEAR_SUFFIX)] in {e.id for e in dm.events}
 
 
 def trial_schema() -> dict:
