@@ -266,3 +266,21 @@ def test_ms_forecast_has_relapse_lesion_and_neda_outcomes():
     assert _row(hsct, "neda3", 2.0)["probability"] > _row(comp, "neda3", 2.0)["probability"]
     # an SSc forecast carries no MS events
     assert not any(r["outcome"] == "neda3" for r in _forecast(SSC, n_groups=2, per_group=5))
+
+
+def test_recorded_relapses_condition_the_ms_forecast():
+    """The record's relapses in the past year set the twins' event frailty (its posterior,
+    decisions §32): on a DMT, a patient with four relapses last year is forecast more
+    relapses and more progression than the same patient with none."""
+    ms = load_record(next(EX.glob("ms*.yaml")))
+    dmt = Protocol(comparator="disease_modifying_therapy")
+
+    def fc(n):
+        rec = ms.model_copy(update={"relapses_past_year": n})
+        return _forecast(rec, n_groups=4, per_group=25, protocol=dmt)
+
+    calm, active = fc(0), fc(4)
+    assert _row(active, "clinical_relapse", 2.0)["probability"] > \
+        _row(calm, "clinical_relapse", 2.0)["probability"] + 0.2
+    assert _row(active, "progression", 5.0)["probability"] > \
+        _row(calm, "progression", 5.0)["probability"]

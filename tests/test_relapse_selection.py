@@ -1,6 +1,8 @@
 """Selection on past events (decisions §32): one event frailty per patient, read by its
 events, by the prior-year counts screening sees and, in MS, by its progression hazard."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,24 @@ def test_mist_applies_its_relapse_criterion():
     assert (res.patients["clinical_relapse_prior_year"] >= 2).all()
     assert (res.screening.filter(~res.screening["eligible"])["clinical_relapse_prior_year"]
             .to_numpy() < 2).any()
+
+
+def test_a_recorded_count_draws_the_frailty_from_its_posterior(params):
+    # conjugate gamma-Poisson: G | n relapses in a year ~ Gamma(k + n, rate k + λ)
+    dm = disease_model(MS)
+    k = params.value(f"disease.{MS}.event_frailty_shape")
+    lam = params.value(f"disease.{MS}.clinical_relapse.rate_per_year")
+    u = (np.arange(20000) + 0.5) / 20000
+    for n in (0, 4):
+        g = dm.event_frailty(params, u, {"clinical_relapse": np.full(u.size, float(n))})
+        assert g.mean() == pytest.approx((k + n) / (k + lam), rel=0.01)
+    # NaN = not recorded: the unconditioned draw
+    g = dm.event_frailty(params, u, {"clinical_relapse": np.full(u.size, np.nan)})
+    np.testing.assert_allclose(g, dm.event_frailty(params, u))
+    # screening reads a recorded count as it is
+    c = sample_cohort(MS, 6, seed=1)
+    c = replace(c, extra={**c.extra, "clinical_relapse_prior_year":
+                          np.array([0, 1, 2, 3, np.nan, 5.0])})
+    got = prior_event_counts(c, "clinical_relapse")
+    np.testing.assert_array_equal(got[[0, 1, 2, 3, 5]], [0, 1, 2, 3, 5])
+    assert np.isfinite(got[4])

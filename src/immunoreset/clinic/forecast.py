@@ -274,6 +274,13 @@ _RECORDED_SCORE = {"systemic_sclerosis": "mrss", "multiple_sclerosis": "edss",
                    "sle": "sledai", "rheumatoid_arthritis": "das28", "crohns_disease": "cdai"}
 
 
+#: record fields holding a count of the disease's recurrent event in the year before the
+#: assessment, by the simulator's covariate (``<event>_prior_year``): the twins' event
+#: frailty is drawn from its posterior given that count (decisions §32)
+_RECORDED_PRIOR_EVENTS = {"multiple_sclerosis": {"clinical_relapse_prior_year":
+                                                 "relapses_past_year"}}
+
+
 def twin_cohort(record, *, seed: int, n_groups: int, per_group: int, hct_ci: float) -> Cohort:
     """``n_groups × per_group`` twins; unknown covariates shared within a group."""
     k = n_groups * per_group
@@ -292,6 +299,10 @@ def twin_cohort(record, *, seed: int, n_groups: int, per_group: int, hct_ci: flo
         upd_extra = {"score_baseline": np.full(k, float(score))}
     else:
         upd_extra = {}
+    for col, rec_field in _RECORDED_PRIOR_EVENTS.get(record.disease, {}).items():
+        n = getattr(record, rec_field)
+        if n is not None:  # the patient's own relapse history conditions its frailty
+            upd_extra[col] = np.full(k, float(n))
     extra = {**cohort.extra, **upd_extra, "hct_ci": np.full(k, float(hct_ci)),
              # recorded organ involvement raises the cardiac toxicity hazard in the engine
              "cardiac_involvement": np.full(k, record.cardiac_involvement is True)}

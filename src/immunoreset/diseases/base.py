@@ -71,6 +71,9 @@ from immunoreset.population.covariates import truncated_normal
 
 #: recurrent events a disease may declare (each has an EVENTS-stream slot for its prior count)
 MAX_EVENTS = 4
+#: suffix of an event's count in the year before entry (a screening covariate, and a record
+#: field the frailty is conditioned on): ``clinical_relapse_prior_year``
+PRIOR_YEAR_SUFFIX = "_prior_year"
 
 
 @dataclass(frozen=True)
@@ -348,15 +351,43 @@ class DiseaseModel:
         k_in = k_out * (s_eq - floor) * smax / (smax - s_eq)
         return k_in, k_out
 
-    def event_frailty(self, params: ParameterSet, u: np.ndarray) -> np.ndarray:
+    def event_frailty(self, params: ParameterSet, u: np.ndarray,
+                      recorded: dict[str, np.ndarray] | None = None,
+                      scale: np.ndarray | None = None) -> np.ndarray:
         """The patient's event frailty ``G ~ Gamma(k, 1/k)`` (mean 1,
         ``k = event_frailty_shape``) from its uniform ``u``: one draw per patient, read by
         the recurrent events, by the prior-year event counts that screening sees and, with
-        ``frailty_drives_progression``, by the progression hazard."""
+        ``frailty_drives_progression``, by the progression hazard.
+
+        ``recorded``: counts of the disease's events in the year before entry that the
+        patient's record holds (``{event_id: counts}``, NaN where not recorded). A patient
+        with recorded counts ``n_e`` draws ``G`` from its conjugate posterior,
+        ``Gamma(k + Σn_e, rate k + Σλ_e·c^x_e)`` (``c`` = ``scale``, ``x_e`` the event's
+        activity exponent): four relapses last year make a more active patient than none."""
         from scipy.special import gammaincinv
 
         k = self.p(params, "event_frailty_shape")
-        return gammaincinv(k, np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)) / k
+        q = np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)
+        shape = np.full(q.shape, k)
+        rate = np.full(q.shape, k)
+        c = np.ones(q.shape) if scale is None else np.asarray(scale, dtype=float)
+        for event_id, counts in (recorded or {}).items():
+            n = np.asarray(counts, dtype=float)
+            known = np.isfinite(n)
+            lam = self.p(params, f"{event_id}.rate_per_year") * \
+                c ** self.event_exponent(params, event_id)
+            shape = np.where(known, shape + np.where(known, n, 0.0), shape)
+            rate = np.where(known, rate + lam, rate)
+        return gammaincinv(shape, q) / rate
+
+    def recorded_prior_events(self, extra: dict) -> dict[str, np.ndarray]:
+        """The ``<event>_prior_year`` counts a cohort records (``Cohort.extra``), by event."""
+        out = {}
+        for e in self.events:
+            v = extra.get(e.id + PRIOR_YEAR_SUFFIX)
+            if v is not None:
+                out[e.id] = np.asarray(v, dtype=float)
+        return out
 
     def prior_event_counts(self, params: ParameterSet, event_id: str, g: np.ndarray,
                            u: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:

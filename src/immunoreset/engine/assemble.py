@@ -454,7 +454,7 @@ def _disease_parameters(p: np.ndarray, y0: np.ndarray, params: ParameterSet, coh
     p[:, L.D_DMG_RATE] = dm.progression_rate(params) * \
         dm.inflammation_scale(params, prog, n) ** expo
     if dm.frailty_drives_progression:  # the events' frailty multiplies this intensity too (MS)
-        p[:, L.D_DMG_RATE] *= dm.event_frailty(params, ev[:, _EV_FRAILTY])
+        p[:, L.D_DMG_RATE] *= patient_frailty(dm, params, cohort)
     p[:, L.D_PROG_EXP] = expo
     p[:, L.D_PROG_BASE], p[:, L.D_SFLOOR_DRIFT] = dm.neurodegeneration(params, prog, n)
     p[:, L.D_PROG_BASE] += dm.symptomatic_failure_hazard(params, floor)
@@ -476,6 +476,17 @@ def baseline_scores(dm, params: ParameterSet, u: np.ndarray,
     from scipy.special import ndtri
 
     return dm.baseline_score(params, ndtri(np.clip(u, 1e-12, 1 - 1e-12)), progressive)
+
+
+def patient_frailty(dm, params: ParameterSet, cohort: Cohort) -> np.ndarray:
+    """Each patient's event frailty ``G``: from slot ``EV_FRAILTY`` of its EVENTS stream,
+    conditioned on the prior-year event counts its record holds (``Cohort.extra``,
+    ``<event>_prior_year``; :meth:`~immunoreset.diseases.base.DiseaseModel.event_frailty`).
+    The one place ``G`` is drawn: the kernel's progression hazard, the recurrent events and
+    screening's prior-year counts all read it."""
+    u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)[:, _EV_FRAILTY]
+    scale = dm.inflammation_scale(params, cohort.progressive, len(cohort))
+    return dm.event_frailty(params, u, dm.recorded_prior_events(cohort.extra), scale)
 
 
 #: public name of the EVENTS-stream slot of the entry score (read by trial screening)

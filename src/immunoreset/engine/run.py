@@ -8,7 +8,12 @@ import numpy as np
 
 from immunoreset.diseases import disease_model
 from immunoreset.engine import layout as L
-from immunoreset.engine.assemble import EV_PROGRESSION_KIND, KernelInputs, assemble
+from immunoreset.engine.assemble import (
+    EV_PROGRESSION_KIND,
+    KernelInputs,
+    assemble,
+    patient_frailty,
+)
 from immunoreset.engine.model import N_OBS, OBS_ANC, OBS_HB, OBS_LYMPH, OBS_PLT
 from immunoreset.engine.solver import (
     CROSS_ANC,
@@ -112,9 +117,11 @@ def run_chunk(cohort: Cohort, protocol: Protocol, params: ParameterSet, *,
         dm = disease_model(cohort.disease)
         common = dict(death_day=out["death_day"], horizon_days=float(horizon_days),
                       seed=cohort.seed, patient_ids=cohort.patient_id, params=params)
+        frailty = patient_frailty(dm, params, cohort) if dm.events else None
         out.update(disease_event_outcomes(dm, grid.out_times, obs,
                                           progression_day=out["progression_day"],
-                                          progressive=cohort.progressive, **common))
+                                          progressive=cohort.progressive, frailty=frailty,
+                                          **common))
         if dm.progressive_phenotype:
             out["progressive"] = (np.zeros(n, dtype=bool) if cohort.progressive is None
                                   else np.asarray(cohort.progressive, dtype=bool))

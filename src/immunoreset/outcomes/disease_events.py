@@ -76,11 +76,13 @@ def _event_times(rng: np.random.Generator, t: np.ndarray, lam: np.ndarray, end: 
 def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray, *,
                            death_day: np.ndarray, progression_day: np.ndarray,
                            horizon_days: float, seed: int, patient_ids: np.ndarray,
-                           params: ParameterSet, progressive: np.ndarray | None = None
-                           ) -> dict[str, np.ndarray]:
+                           params: ParameterSet, progressive: np.ndarray | None = None,
+                           frailty: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Columns of the disease's recurrent events and its activity-free composite
     (``progressive``: patients of the progressive phenotype, whose rates are scaled by
-    :meth:`~immunoreset.diseases.base.DiseaseModel.inflammation_scale`)."""
+    :meth:`~immunoreset.diseases.base.DiseaseModel.inflammation_scale`; ``frailty``: each
+    patient's ``G`` from :func:`immunoreset.engine.assemble.patient_frailty`, default the
+    unconditioned draw of slot ``EV_FRAILTY``)."""
     n = obs.shape[0]
     if not dm.events:
         return {}
@@ -88,7 +90,10 @@ def disease_event_outcomes(dm: DiseaseModel, times: np.ndarray, obs: np.ndarray,
     cums = {}
     for e in dm.events:
         t, cums[e.id] = cumulative_activity(times, obs, dm.event_exponent(params, e.id), scale)
-    g_all = dm.event_frailty(params, st.uniform_block(seed, patient_ids, st.EVENTS)[:, EV_FRAILTY])
+    if frailty is None:  # no recorded prior-year counts: the patient's unconditioned draw
+        u = st.uniform_block(seed, patient_ids, st.EVENTS)[:, EV_FRAILTY]
+        frailty = dm.event_frailty(params, u, scale=scale)
+    g_all = np.asarray(frailty, dtype=float)
     rates = [dm.p(params, f"{e.id}.rate_per_year") / _DAYS_PER_YEAR for e in dm.events]
     end = np.minimum(np.where(np.isnan(death_day), np.inf, death_day), horizon_days)
     end = np.minimum(end, t[-1])

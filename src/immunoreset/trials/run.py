@@ -245,7 +245,7 @@ def prior_event_counts(cohort: Cohort, event_id: str) -> np.ndarray | None:
     so a criterion such as ``clinical_relapse_prior_year >= 2`` selects the patients who are
     simulated as the more active ones."""
     from immunoreset.diseases import disease_model
-    from immunoreset.engine.assemble import EV_FRAILTY, EV_PRIOR_EVENTS
+    from immunoreset.engine.assemble import EV_PRIOR_EVENTS, patient_frailty
 
     try:
         dm = disease_model(cohort.disease)
@@ -256,10 +256,12 @@ def prior_event_counts(cohort: Cohort, event_id: str) -> np.ndarray | None:
         return None
     params = default_parameters()
     u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)
-    g = dm.event_frailty(params, u[:, EV_FRAILTY])
+    g = patient_frailty(dm, params, cohort)
     scale = dm.inflammation_scale(params, cohort.progressive, len(cohort))
-    return dm.prior_event_counts(params, event_id, g, u[:, EV_PRIOR_EVENTS + ids.index(event_id)],
-                                 scale)
+    drawn = dm.prior_event_counts(params, event_id, g,
+                                  u[:, EV_PRIOR_EVENTS + ids.index(event_id)], scale)
+    recorded = dm.recorded_prior_events(cohort.extra).get(event_id)
+    return drawn if recorded is None else np.where(np.isfinite(recorded), recorded, drawn)
 
 
 def covariate(cohort: Cohort, name: str) -> np.ndarray | None:

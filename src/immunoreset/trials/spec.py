@@ -43,6 +43,7 @@ from pydantic import (
     model_validator,
 )
 
+from immunoreset.diseases.base import PRIOR_YEAR_SUFFIX as _PRIOR_YEAR_SUFFIX
 from immunoreset.errors import InputError
 from immunoreset.population import Population
 from immunoreset.protocols.comparators import ComparatorField, ComparatorSpec
@@ -92,7 +93,7 @@ SCORE_COVARIATES: Final = {
 #: A disease's recurrent event in the year before entry as a screening covariate:
 #: ``<event>_prior_year`` (e.g. ``clinical_relapse_prior_year`` in MS), drawn with the
 #: patient's own event frailty (``trials.run.prior_event_counts``).
-PRIOR_YEAR_SUFFIX: Final = "_prior_year"
+PRIOR_YEAR_SUFFIX: Final = _PRIOR_YEAR_SUFFIX
 
 
 # ----------------------------------------------------------------------------- events
