@@ -174,7 +174,11 @@ class Criterion(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    covariate: str | None = Field(default=None, description="covariate name, e.g. age_years")
+    covariate: str | None = Field(
+        default=None,
+        description="covariate name: a modelled covariate (e.g. age_years), the disease's "
+                    "score (e.g. edss, mrss) or a recurrent event in the prior year "
+                    "(e.g. clinical_relapse_prior_year in MS)")
     min: float | None = Field(default=None, description="inclusion: value >= min")
     max: float | None = Field(default=None, description="inclusion: value <= max")
     above: float | None = Field(default=None, description="exclusion: value > above excludes")
