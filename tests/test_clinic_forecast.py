@@ -275,8 +275,8 @@ def test_recorded_relapses_condition_the_ms_forecast():
     ms = load_record(next(EX.glob("ms*.yaml")))
     dmt = Protocol(comparator="disease_modifying_therapy")
 
-    def fc(n):
-        rec = ms.model_copy(update={"relapses_past_year": n})
+    def fc(n):  # the 3-year count, where recorded, would take precedence: leave it out
+        rec = ms.model_copy(update={"relapses_past_year": n, "relapses_past_3_years": None})
         return _forecast(rec, n_groups=4, per_group=25, protocol=dmt)
 
     calm, active = fc(0), fc(4)

@@ -110,3 +110,21 @@ def test_a_recorded_count_draws_the_frailty_from_its_posterior(params):
     got = prior_event_counts(c, "clinical_relapse")
     np.testing.assert_array_equal(got[[0, 1, 2, 3, 5]], [0, 1, 2, 3, 5])
     assert np.isfinite(got[4])
+
+
+def test_a_three_year_count_weighs_three_years_of_exposure(params):
+    dm = disease_model(MS)
+    k = params.value(f"disease.{MS}.event_frailty_shape")
+    lam = params.value(f"disease.{MS}.clinical_relapse.rate_per_year")
+    u = (np.arange(20000) + 0.5) / 20000
+    extra = {"clinical_relapse_prior_year": np.full(u.size, 0.0),
+             "clinical_relapse_prior_3_years": np.full(u.size, 6.0)}
+    counts, years = dm.recorded_event_history(extra)
+    g = dm.event_frailty(params, u, counts, years=years)
+    # the 3-year count (which contains the last year) is used: Gamma(k + 6, k + 3λ)
+    assert g.mean() == pytest.approx((k + 6) / (k + 3 * lam), rel=0.01)
+    # without it, the 1-year count
+    extra["clinical_relapse_prior_3_years"] = np.full(u.size, np.nan)
+    counts, years = dm.recorded_event_history(extra)
+    assert dm.event_frailty(params, u, counts, years=years).mean() == \
+        pytest.approx(k / (k + lam), rel=0.01)

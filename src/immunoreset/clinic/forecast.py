@@ -274,11 +274,12 @@ _RECORDED_SCORE = {"systemic_sclerosis": "mrss", "multiple_sclerosis": "edss",
                    "sle": "sledai", "rheumatoid_arthritis": "das28", "crohns_disease": "cdai"}
 
 
-#: record fields holding a count of the disease's recurrent event in the year before the
-#: assessment, by the simulator's covariate (``<event>_prior_year``): the twins' event
-#: frailty is drawn from its posterior given that count (decisions §32)
-_RECORDED_PRIOR_EVENTS = {"multiple_sclerosis": {"clinical_relapse_prior_year":
-                                                 "relapses_past_year"}}
+#: record fields holding a count of the disease's recurrent event before the assessment, by
+#: the simulator's covariate (``<event>_prior_year``, ``<event>_prior_3_years``): the twins'
+#: event frailty is drawn from its posterior given that count (decisions §32)
+_RECORDED_PRIOR_EVENTS = {"multiple_sclerosis": {
+    "clinical_relapse_prior_year": "relapses_past_year",
+    "clinical_relapse_prior_3_years": "relapses_past_3_years"}}
 
 
 def twin_cohort(record, *, seed: int, n_groups: int, per_group: int, hct_ci: float) -> Cohort:

@@ -74,6 +74,9 @@ MAX_EVENTS = 4
 #: suffix of an event's count in the year before entry (a screening covariate, and a record
 #: field the frailty is conditioned on): ``clinical_relapse_prior_year``
 PRIOR_YEAR_SUFFIX = "_prior_year"
+#: suffix of an event's count in the 3 years before entry (a record field; conditions the
+#: frailty like the 1-year count, with three years of exposure)
+PRIOR_3_YEARS_SUFFIX = "_prior_3_years"
 
 
 @dataclass(frozen=True)
@@ -353,16 +356,18 @@ class DiseaseModel:
 
     def event_frailty(self, params: ParameterSet, u: np.ndarray,
                       recorded: dict[str, np.ndarray] | None = None,
-                      scale: np.ndarray | None = None) -> np.ndarray:
+                      scale: np.ndarray | None = None,
+                      years: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """The patient's event frailty ``G ~ Gamma(k, 1/k)`` (mean 1,
         ``k = event_frailty_shape``) from its uniform ``u``: one draw per patient, read by
         the recurrent events, by the prior-year event counts that screening sees and, with
         ``frailty_drives_progression``, by the progression hazard.
 
         ``recorded``: counts of the disease's events in the year before entry that the
-        patient's record holds (``{event_id: counts}``, NaN where not recorded). A patient
-        with recorded counts ``n_e`` draws ``G`` from its conjugate posterior,
-        ``Gamma(k + Σn_e, rate k + Σλ_e·c^x_e)`` (``c`` = ``scale``, ``x_e`` the event's
+        patient's record holds (``{event_id: counts}``, NaN where not recorded), over
+        ``years`` of exposure (``{event_id: years}``, default 1). A patient with recorded
+        counts ``n_e`` over ``T_e`` years draws ``G`` from its conjugate posterior,
+        ``Gamma(k + Σn_e, rate k + Σλ_e·c^x_e·T_e)`` (``c`` = ``scale``, ``x_e`` the event's
         activity exponent): four relapses last year make a more active patient than none."""
         from scipy.special import gammaincinv
 
@@ -374,8 +379,10 @@ class DiseaseModel:
         for event_id, counts in (recorded or {}).items():
             n = np.asarray(counts, dtype=float)
             known = np.isfinite(n)
+            t = np.ones(q.shape) if years is None or event_id not in years else \
+                np.asarray(years[event_id], dtype=float)
             lam = self.p(params, f"{event_id}.rate_per_year") * \
-                c ** self.event_exponent(params, event_id)
+                c ** self.event_exponent(params, event_id) * t
             shape = np.where(known, shape + np.where(known, n, 0.0), shape)
             rate = np.where(known, rate + lam, rate)
         return gammaincinv(shape, q) / rate
@@ -388,6 +395,23 @@ class DiseaseModel:
             if v is not None:
                 out[e.id] = np.asarray(v, dtype=float)
         return out
+
+    def recorded_event_history(self, extra: dict
+                               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """``(counts, years)`` by event from what a cohort records: the 3-year count
+        (``<event>_prior_3_years``, which contains the last year) where a patient has one,
+        else the 1-year count; NaN where neither is recorded (:meth:`event_frailty`)."""
+        counts, years = self.recorded_prior_events(extra), {}
+        for e in self.events:
+            v3 = extra.get(e.id + PRIOR_3_YEARS_SUFFIX)
+            if v3 is None:
+                continue
+            v3 = np.asarray(v3, dtype=float)
+            n1 = counts.get(e.id, np.full(v3.shape, np.nan))
+            has3 = np.isfinite(v3)
+            counts[e.id] = np.where(has3, v3, n1)
+            years[e.id] = np.where(has3, 3.0, 1.0)
+        return counts, years
 
     def prior_event_counts(self, params: ParameterSet, event_id: str, g: np.ndarray,
                            u: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:

@@ -480,14 +480,16 @@ def baseline_scores(dm, params: ParameterSet, u: np.ndarray,
 
 def patient_frailty(dm, params: ParameterSet, cohort: Cohort) -> np.ndarray:
     """Each patient's event frailty ``G``: from slot ``EV_FRAILTY`` of its EVENTS stream,
-    conditioned on the prior-year event counts its record holds (``Cohort.extra``,
-    ``<event>_prior_year``; :meth:`~immunoreset.diseases.base.DiseaseModel.event_frailty`).
+    conditioned on the prior event counts its record holds (``Cohort.extra``,
+    ``<event>_prior_year`` or ``<event>_prior_3_years``;
+    :meth:`~immunoreset.diseases.base.DiseaseModel.event_frailty`).
     The kernel's progression hazard, the recurrent events and screening's prior-year counts
     all read this draw (``disease_event_outcomes`` redraws the same slot only when called
     without it, for a cohort that records no counts)."""
     u = st.uniform_block(cohort.seed, cohort.patient_id, st.EVENTS)[:, _EV_FRAILTY]
     scale = dm.inflammation_scale(params, cohort.progressive, len(cohort))
-    return dm.event_frailty(params, u, dm.recorded_prior_events(cohort.extra), scale)
+    counts, years = dm.recorded_event_history(cohort.extra)
+    return dm.event_frailty(params, u, counts, scale, years)
 
 
 #: public name of the EVENTS-stream slot of the entry score (read by trial screening)
